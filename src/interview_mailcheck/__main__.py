@@ -1,0 +1,3 @@
+from interview_mailcheck.cli import main
+
+main()

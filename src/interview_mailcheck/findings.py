@@ -1,0 +1,84 @@
+"""One `Finding` type for every command, and the catalogue of rules that produce findings.
+
+A rule is declared once, as a module constant next to the check that uses it (Django's check
+framework does the same). The rule carries the stable id, the level, a one-line title for
+`mailcheck checks`, the default hint and the long explanation for `mailcheck explain`. A check
+function returns `[RULE.finding(subject, ...)]` or `[]`; it never prints or exits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+ID_PATTERN = re.compile(r"^[a-z][a-z_]*\.[EWI][0-9]{3}$")
+
+
+class Level(IntEnum):
+    INFO = 10
+    WARNING = 20
+    ERROR = 30
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def letter(self) -> str:
+        return self.name[0]
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    level: Level
+    message: str
+    hint: str
+    subject: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+_RULES: list[Rule] = []
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A catalogue entry: what one finding id means and how to fix it."""
+
+    id: str
+    level: Level
+    title: str
+    hint: str
+    explanation: str
+    message: str = ""
+    """A str.format template for the finding's message; the title when empty."""
+
+    def __post_init__(self) -> None:
+        _RULES.append(self)
+
+    def finding(
+        self,
+        subject: str,
+        *,
+        hint: str | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Finding:
+        """The finding for `subject`; `fields` fill the message and hint templates."""
+        message = (self.message or self.title).format(**fields)
+        return Finding(
+            id=self.id,
+            level=self.level,
+            message=message,
+            hint=(hint if hint is not None else self.hint).format(**fields),
+            subject=subject,
+            evidence=dict(evidence or {}),
+        )
+
+
+def registered_rules() -> list[Rule]:
+    """Every rule declared by the modules imported so far, in declaration order."""
+    return list(_RULES)

@@ -1,0 +1,134 @@
+"""Text for people: findings grouped by level, each with its fix, and one verdict line at the end.
+
+The layout is built once as lines of (text, style) segments. Without colour they are joined
+as plain text, so rich is imported only when writing to a terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interview_mailcheck.findings import Finding, Level
+from interview_mailcheck.render import RenderOptions
+from interview_mailcheck.report import Report
+
+Segment = tuple[str, str]
+Line = list[Segment]
+
+_GROUPS: tuple[tuple[Level, str, str, str], ...] = (
+    (Level.ERROR, "Errors", "✗", "bold red"),
+    (Level.WARNING, "Warnings", "!", "bold yellow"),
+    (Level.INFO, "Info", "i", "cyan"),
+)
+INDENT = "    "
+
+
+def layout(report: Report, verbose: bool) -> list[Line]:
+    lines: list[Line] = []
+    if report.headline:
+        lines.append([(f"mailcheck {report.command}: ", "bold"), (report.headline, "")])
+        lines.append([])
+    for section in report.sections:
+        if section.always_shown or verbose:
+            lines.extend(_section(section.title, section.rows))
+            lines.append([])
+    for level, title, mark, style in _GROUPS:
+        group = [finding for finding in report.findings if finding.level == level]
+        if not group:
+            continue
+        lines.append([(f"{title} ({len(group)})", style)])
+        for finding in group:
+            lines.extend(_finding(finding, mark, style, verbose))
+        lines.append([])
+    lines.append(_verdict(report))
+    return lines
+
+
+def _section(title: str, rows: list[dict[str, Any]]) -> list[Line]:
+    lines: list[Line] = [[(title, "bold")]]
+    if not rows:
+        return [*lines, [(INDENT + "(none)", "dim")]]
+    keys = list(rows[0])
+    widths = {key: max(len(str(row.get(key, ""))) for row in rows) for key in keys}
+    for row in rows:
+        cells = [str(row.get(key, "")).ljust(widths[key]) for key in keys]
+        first, *rest = cells
+        lines.append([(INDENT + first, "bold"), ("  " + "  ".join(rest), "")])
+    return lines
+
+
+def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Line]:
+    lines: list[Line] = [
+        [
+            (f"  {mark} ", style),
+            (finding.id, style),
+            (f"  {finding.subject}: " if _subject_adds(finding) else "  ", "bold"),
+            (finding.message, ""),
+        ]
+    ]
+    if finding.hint:
+        lines.append([(INDENT + "fix: ", "green"), (finding.hint, "")])
+    if verbose:
+        for key, value in finding.evidence.items():
+            lines.append([(f"{INDENT}{key}: ", "dim"), (_evidence_text(value), "dim")])
+    return lines
+
+
+def _subject_adds(finding: Finding) -> bool:
+    """The subject is shown unless the message already starts with it."""
+    return bool(finding.subject) and not finding.message.startswith(finding.subject)
+
+
+def _evidence_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def _verdict(report: Report) -> Line:
+    summary = report.summary()
+    counts = (
+        f"{_plural(summary['errors'], 'error')}, {_plural(summary['warnings'], 'warning')}, "
+        f"{_plural(summary['infos'], 'info')}"
+    )
+    if not report.ok:
+        return [
+            ("✗ FAIL ", "bold red"),
+            (f"{counts}. Run `mailcheck explain <id>` for the full story of a finding.", ""),
+        ]
+    if summary["warnings"]:
+        return [("✓ OK ", "bold green"), (f"{counts}. No errors; the warnings deserve a look.", "")]
+    return [
+        ("✓ OK ", "bold green"),
+        (f"{counts}. {_HAPPY.get(report.command, _HAPPY_DEFAULT)}", ""),
+    ]
+
+
+_HAPPY_DEFAULT = "Everything checked is in order."
+_HAPPY = {"config": "The email settings are ready to send invitations."}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def to_plain(lines: list[Line]) -> str:
+    return "".join("".join(text for text, _ in line).rstrip() + "\n" for line in lines)
+
+
+def to_ansi(lines: list[Line], width: int) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
+    for line in lines:
+        console.print(Text.assemble(*line), soft_wrap=False)
+    return buffer.getvalue()
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    lines = layout(report, options.verbose)
+    return to_ansi(lines, options.width) if options.color else to_plain(lines)

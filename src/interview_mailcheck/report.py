@@ -1,0 +1,57 @@
+"""What a command produces: its findings plus any named sections of detail. Renderers show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from interview_mailcheck.exitcodes import ExitCode
+from interview_mailcheck.findings import Finding, Level
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Section:
+    """Detail rows about the run (settings read, steps walked).
+
+    In JSON under `key`; in text under the heading `title`.
+    """
+
+    key: str
+    title: str
+    rows: list[dict[str, Any]]
+    always_shown: bool = False
+    """Shown in text output without -v."""
+
+
+@dataclass
+class Report:
+    command: str
+    findings: list[Finding]
+    headline: str = ""
+    sections: list[Section] = field(default_factory=list)
+    strict: bool = False
+    """Under --strict a warning fails the run too."""
+
+    def count(self, level: Level) -> int:
+        return sum(1 for finding in self.findings if finding.level == level)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "errors": self.count(Level.ERROR),
+            "warnings": self.count(Level.WARNING),
+            "infos": self.count(Level.INFO),
+        }
+
+    @property
+    def fail_level(self) -> Level:
+        return Level.WARNING if self.strict else Level.ERROR
+
+    @property
+    def ok(self) -> bool:
+        return not any(finding.level >= self.fail_level for finding in self.findings)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.ok else ExitCode.FINDINGS
