@@ -1,0 +1,143 @@
+"""The email settings the app would actually see, and where each value came from.
+
+The app calls `load_dotenv()`, which never overrides a variable already set in the process
+environment. So the value of a setting is the environment's when set there, else the file's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from interview_mailcheck import redact
+from interview_mailcheck.adapters.envfile import EnvFile, read_env_file
+
+MAIL_SETTINGS: tuple[str, ...] = (
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "DEFAULT_FROM_EMAIL",
+    "SERVER_EMAIL",
+    "EMAIL_TIMEOUT",
+)
+SECRET_SETTINGS = frozenset({"EMAIL_HOST_PASSWORD"})
+ENV_FILE_VARIABLE = "MAILCHECK_ENV_FILE"
+DEFAULT_ENV_FILE = Path(".env")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: str | None
+    """What the app sees; None when the variable is set nowhere."""
+    origin: str
+    """'environment', '<file> line <n>', or '-' when set nowhere."""
+
+    @property
+    def is_secret(self) -> bool:
+        return self.name in SECRET_SETTINGS
+
+    def shown(self) -> str:
+        """The value as it may be printed: secrets only by whether they are set and their length."""
+        if self.is_secret:
+            return redact.describe_secret(self.value)
+        return "not set" if self.value is None else repr(self.value)
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A variable set in the environment that hides a different value in the file."""
+
+    name: str
+    environment_value: str
+    file_value: str | None
+    file_line: int
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    values: Mapping[str, Setting]
+    env_file_path: Path
+    env_file: EnvFile | None
+    """None when the default ./.env does not exist (CI often passes settings as variables)."""
+    shadowed: tuple[Shadow, ...]
+
+    def get(self, name: str) -> str | None:
+        return self.values[name].value
+
+    def origin(self, name: str) -> str:
+        return self.values[name].origin
+
+
+def env_file_location(option: Path | None) -> tuple[Path, bool]:
+    """The env file to read, and whether it must exist (only the implicit ./.env may be absent)."""
+    if option is not None:
+        return option, True
+    from_environment = os.environ.get(ENV_FILE_VARIABLE)
+    if from_environment:
+        return Path(from_environment), True
+    return DEFAULT_ENV_FILE, False
+
+
+def load_settings(option: Path | None) -> MailSettings:
+    """Read the env file and the process environment; raises InputError for an unreadable file."""
+    path, required = env_file_location(option)
+    env_file = read_env_file(path) if required or path.exists() else None
+    return merge(path, env_file, os.environ)
+
+
+def remember_secrets(env_file: EnvFile) -> None:
+    """Register every value written for a secret, on any line, as parsed or not.
+
+    A line can hide inside another value (a runaway quote) or be skipped by the parser; its
+    text may still reach a message, so it is masked like the parsed value.
+    """
+    for match in _SECRET_ASSIGNMENT.finditer(env_file.text):
+        raw = match.group(1).strip()
+        redact.remember(raw)
+        redact.remember(raw.strip("'\""))
+        redact.remember(raw.split(" #", 1)[0].strip("'\" "))
+
+
+_SECRET_ASSIGNMENT = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?(?:" + "|".join(sorted(SECRET_SETTINGS)) + r")[ \t]*=(.*)$",
+    re.MULTILINE,
+)
+
+
+def merge(path: Path, env_file: EnvFile | None, environ: Mapping[str, str]) -> MailSettings:
+    if env_file is not None:
+        remember_secrets(env_file)
+    file_values = env_file.values if env_file else {}
+    lines = _last_lines(env_file)
+    values: dict[str, Setting] = {}
+    shadowed: list[Shadow] = []
+    for name in MAIL_SETTINGS:
+        file_value = file_values.get(name)
+        if name in SECRET_SETTINGS:
+            redact.remember(file_value)
+            redact.remember(environ.get(name))
+        if name in environ:
+            values[name] = Setting(name, environ[name], "environment")
+            if file_value is not None and file_value != environ[name]:
+                shadowed.append(Shadow(name, environ[name], file_value, lines.get(name, 0)))
+        elif file_value is not None:
+            values[name] = Setting(name, file_value, f"{path} line {lines.get(name, 0)}")
+        else:
+            values[name] = Setting(name, None, "-")
+    return MailSettings(values, path, env_file, tuple(shadowed))
+
+
+def _last_lines(env_file: EnvFile | None) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for binding in env_file.bindings if env_file else ():
+        if binding.key is not None:
+            lines[binding.key] = binding.line
+    return lines

@@ -1,0 +1,64 @@
+"""The catalogue of finding ids: unique, well formed, explained, and reachable from the CLI."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from conftest import RunCli
+
+from interview_mailcheck.catalog import all_rules
+from interview_mailcheck.findings import ID_PATTERN, registered_rules
+
+
+def test_every_id_is_unique() -> None:
+    all_rules()
+    counts = Counter(rule.id for rule in registered_rules())
+    assert [rule_id for rule_id, count in counts.items() if count > 1] == []
+
+
+def test_every_id_is_well_formed_and_its_letter_matches_its_level() -> None:
+    for rule in all_rules():
+        assert ID_PATTERN.match(rule.id), rule.id
+        assert rule.id.split(".")[1][0] == rule.level.letter, rule.id
+
+
+def test_every_rule_has_a_one_line_title_a_hint_and_an_explanation() -> None:
+    for rule in all_rules():
+        assert rule.title and "\n" not in rule.title, rule.id
+        assert rule.hint and "\n" not in rule.hint, rule.id
+        assert len(rule.explanation) > len(rule.title), rule.id
+
+
+def test_explain_prints_the_long_story_for_every_id(run_cli: RunCli) -> None:
+    for rule in all_rules():
+        result = run_cli("explain", rule.id)
+        assert result.exit_code == 0
+        assert result.stdout.startswith(f"{rule.id} ({rule.level.label}): {rule.title}")
+        assert rule.explanation in result.stdout
+        assert f"Fix: {rule.hint}" in result.stdout
+
+
+def test_explain_is_case_insensitive(run_cli: RunCli) -> None:
+    assert run_cli("explain", "CONFIG.e001").stdout.startswith("config.E001 (error)")
+
+
+def test_explain_an_unknown_id_is_a_usage_error_with_suggestions(run_cli: RunCli) -> None:
+    result = run_cli("explain", "config.E0001")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("mailcheck: error: unknown finding id 'config.E0001'")
+    assert "did you mean" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_checks_lists_every_id_once(run_cli: RunCli) -> None:
+    result = run_cli("checks")
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.stdout.splitlines()]
+    assert listed == [rule.id for rule in all_rules()]
+
+
+def test_checks_json(run_cli: RunCli) -> None:
+    rows = run_cli("checks", "--json").json()
+    assert {row["id"] for row in rows} == {rule.id for rule in all_rules()}
+    assert {row["level"] for row in rows} == {"error", "warning", "info"}
