@@ -39,6 +39,9 @@ class Finding:
     hint: str
     subject: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """Where the finding belongs when a command checks many things: e.g. `interview_id`, or
+    `step` and `duration_ms`. Rendered as top-level keys of the finding in JSON."""
 
 
 _RULES: list[Rule] = []
@@ -65,6 +68,7 @@ class Rule:
         *,
         hint: str | None = None,
         evidence: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Finding:
         """The finding for `subject`; `fields` fill the message and hint templates."""
@@ -76,6 +80,7 @@ class Rule:
             hint=(hint if hint is not None else self.hint).format(**fields),
             subject=subject,
             evidence=dict(evidence or {}),
+            context=dict(context or {}),
         )
 
 

@@ -33,6 +33,8 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     strict: bool = False
     """Under --strict a warning fails the run too."""
+    counters: dict[str, int] = field(default_factory=dict)
+    """Extra summary counts, e.g. `checked` (interviews examined)."""
 
     def count(self, level: Level) -> int:
         return sum(1 for finding in self.findings if finding.level == level)
@@ -42,6 +44,7 @@ class Report:
             "errors": self.count(Level.ERROR),
             "warnings": self.count(Level.WARNING),
             "infos": self.count(Level.INFO),
+            **self.counters,
         }
 
     @property

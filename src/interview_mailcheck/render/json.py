@@ -18,6 +18,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "hint": finding.hint,
         "subject": finding.subject,
         "evidence": dict(finding.evidence),
+        **finding.context,
     }
 
 

@@ -64,6 +64,7 @@ def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Lin
             (finding.id, style),
             (f"  {finding.subject}: " if _subject_adds(finding) else "  ", "bold"),
             (finding.message, ""),
+            *_context(finding),
         ]
     ]
     if finding.hint:
@@ -72,6 +73,12 @@ def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Lin
         for key, value in finding.evidence.items():
             lines.append([(f"{INDENT}{key}: ", "dim"), (_evidence_text(value), "dim")])
     return lines
+
+
+def _context(finding: Finding) -> list[Segment]:
+    if not finding.context:
+        return []
+    return [("  [" + ", ".join(f"{k}={v}" for k, v in finding.context.items()) + "]", "dim")]
 
 
 def _subject_adds(finding: Finding) -> bool:
