@@ -159,7 +159,8 @@ def test_verbose_text_shows_settings_and_evidence(run_cli: RunCli) -> None:
     verbose = run_cli("config", "--env-file", ENV_FIXTURES / "duplicate_key.env", "-v")
     assert "Settings (what the app sees)" not in quiet.stdout
     assert "Settings (what the app sees)" in verbose.stdout
-    assert "lines: 5; 6" in verbose.stdout and "lines: 5; 6" not in quiet.stdout
+    # Evidence of errors and warnings is always shown; -v adds it for infos too.
+    assert "lines: 5; 6" in verbose.stdout and "lines: 5; 6" in quiet.stdout
     assert "set (16 characters)" in verbose.stdout
 
 

@@ -54,3 +54,12 @@ def test_env_example_shows_the_placeholder_errors(run_cli: RunCli) -> None:
         "SERVER_EMAIL",
     ]
     assert result.ids() == ["config.E012"] * 4
+
+
+def test_readme_lists_every_recognised_reply() -> None:
+    from interview_mailcheck.providers import REPLIES
+
+    missing = [
+        rule.fragment for rule in REPLIES if rule.fragment and f"`{rule.fragment}`" not in README
+    ]
+    assert missing == []

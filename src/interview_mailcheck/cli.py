@@ -181,9 +181,8 @@ def explain(
         suggestions = close_ids(rule_id)
         hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
         raise InputError(f"unknown finding id {rule_id!r}{hint}; `mailcheck checks` lists them all")
-    sys.stdout.write(
-        f"{rule.id} ({rule.level.label}): {rule.title}\n\n{rule.explanation}\n\nFix: {rule.hint}\n"
-    )
+    fix = f"\nFix: {rule.hint}\n" if rule.hint else ""
+    sys.stdout.write(f"{rule.id} ({rule.level.label}): {rule.title}\n\n{rule.explanation}\n{fix}")
 
 
 @app.command()
@@ -208,6 +207,77 @@ def checks(
     width = max(len(rule.id) for rule in rules)
     for rule in rules:
         sys.stdout.write(f"{rule.id.ljust(width)}  {rule.level.label:<7}  {rule.title}\n")
+
+
+@app.command("send-test")
+@guarded
+def send_test(
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Recipient of the test message (default: EMAIL_HOST_USER).",
+            show_default=False,
+        ),
+    ] = None,
+    login_only: Annotated[
+        bool, typer.Option("--login-only", help="Stop after the login; send nothing.")
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds allowed for each network step (default: EMAIL_TIMEOUT, else 10). "
+            "The whole test takes at most twice this.",
+            show_default=False,
+        ),
+    ] = None,
+    cafile: Annotated[
+        Path | None,
+        typer.Option(
+            "--cafile",
+            help="A PEM CA bundle to trust in addition to the system's.",
+            show_default=False,
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Do not verify the server certificate (debugging only)."),
+    ] = False,
+    allow_plaintext_auth: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plaintext-auth",
+            help="Allow the login over an unencrypted connection (local test relays only).",
+        ),
+    ] = False,
+    env_file: EnvFileOption = None,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+    strict: StrictOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Walk the live SMTP path step by step and say where and why it fails.
+
+    Runs the offline config checks first (their errors stop it before any connection), then:
+    resolve EMAIL_HOST, connect, TLS (implicit or STARTTLS), verify the certificate, log in,
+    and send one test message to --to (default: EMAIL_HOST_USER, i.e. to yourself). Each step
+    is a finding with its duration; -v shows the SMTP dialogue with the credentials masked.
+
+    Example: mailcheck send-test --login-only --timeout 5
+    """
+    from interview_mailcheck.checks.smtp import SendTestOptions
+    from interview_mailcheck.commands.send_test import send_test_report
+
+    options = SendTestOptions(
+        to=to,
+        login_only=login_only,
+        timeout=timeout,
+        cafile=str(cafile) if cafile else None,
+        insecure=insecure,
+        allow_plaintext_auth=allow_plaintext_auth,
+    )
+    emit(send_test_report(env_file, options, strict=strict), json, verbose)
 
 
 def main() -> None:

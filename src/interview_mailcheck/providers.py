@@ -221,7 +221,8 @@ class ReplyRule:
 
     code: int
     enhanced: str
-    """The enhanced status code (RFC 3463) it carries; empty to match any."""
+    """The enhanced status code (RFC 3463) it carries; empty to match any, NONE to match a
+    reply that carries none."""
     fragment: str
     """Matched case-insensitively against the whole reply, continuation lines joined; empty
     to match any text."""
@@ -243,6 +244,7 @@ class ReplyRule:
 
 G, MS, SES, SG = "gmail", "microsoft", "ses", "sendgrid"
 UNCONFIRMED, HOST_ONLY = False, True
+NONE = "none"
 _MAKE_APP_PASSWORD = (
     f"create an App Password at {GMAIL_APP_PASSWORD_URL} (needs 2-Step Verification) and put "
     "its 16 letters in EMAIL_HOST_PASSWORD; the spaces Google shows do not matter"
@@ -321,7 +323,7 @@ REPLIES: tuple[ReplyRule, ...] = tuple(ReplyRule(*row) for row in (
      "Basic authentication is retired for client submission",
      "Use OAuth2 (XOAUTH2) or another provider"),
     # Amazon SES
-    (535, "", "Authentication Credentials Invalid", "auth_failed", SES,
+    (535, NONE, "Authentication Credentials Invalid", "auth_failed", SES,
      "SES refused the SMTP credentials",
      "Create SES SMTP credentials (not IAM access keys) in the same region as EMAIL_HOST"),
     (535, "", "Account not subscribed to SES", "policy", SES,
@@ -436,7 +438,7 @@ def classify_reply(code: int, text: str, host: str | None = None) -> ReplyRule |
     for rule in REPLIES:
         if rule.code != code:
             continue
-        if rule.enhanced and rule.enhanced != status:
+        if rule.enhanced and rule.enhanced != (status or NONE):
             continue
         if rule.fragment and rule.fragment.lower() not in joined:
             continue

@@ -33,6 +33,8 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     strict: bool = False
     """Under --strict a warning fails the run too."""
+    verdict: str = ""
+    """The last line's words when the run is ok; the renderer has a default per command."""
     counters: dict[str, int] = field(default_factory=dict)
     """Extra summary counts, e.g. `checked` (interviews examined)."""
 

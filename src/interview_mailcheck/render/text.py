@@ -69,7 +69,7 @@ def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Lin
     ]
     if finding.hint:
         lines.append([(INDENT + "fix: ", "green"), (finding.hint, "")])
-    if verbose:
+    if verbose or finding.level > Level.INFO:
         for key, value in finding.evidence.items():
             lines.append([(f"{INDENT}{key}: ", "dim"), (_evidence_text(value), "dim")])
     return lines
@@ -78,7 +78,11 @@ def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Lin
 def _context(finding: Finding) -> list[Segment]:
     if not finding.context:
         return []
-    return [("  [" + ", ".join(f"{k}={v}" for k, v in finding.context.items()) + "]", "dim")]
+    parts = [
+        f"{value:.0f} ms" if key == "duration_ms" else f"{key.replace('_', ' ')} {value}"
+        for key, value in finding.context.items()
+    ]
+    return [(f"  ({', '.join(parts)})", "dim")]
 
 
 def _subject_adds(finding: Finding) -> bool:
@@ -89,7 +93,7 @@ def _subject_adds(finding: Finding) -> bool:
 def _evidence_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(str(item) for item in value)
-    return str(value)
+    return str(value).replace("\n", "\n" + INDENT + "  ")
 
 
 def _verdict(report: Report) -> Line:
@@ -105,10 +109,8 @@ def _verdict(report: Report) -> Line:
         ]
     if summary["warnings"]:
         return [("✓ OK ", "bold green"), (f"{counts}. No errors; the warnings deserve a look.", "")]
-    return [
-        ("✓ OK ", "bold green"),
-        (f"{counts}. {_HAPPY.get(report.command, _HAPPY_DEFAULT)}", ""),
-    ]
+    happy = report.verdict or _HAPPY.get(report.command, _HAPPY_DEFAULT)
+    return [("✓ OK ", "bold green"), (f"{counts}. {happy}", "")]
 
 
 _HAPPY_DEFAULT = "Everything checked is in order."

@@ -1,0 +1,688 @@
+"""SMTP over real sockets: the only module that imports smtplib, ssl and socket.
+
+`SmtpClient` walks one SMTP session a step at a time. Every read and write is bounded by a
+per-step timeout and by one deadline for the whole session, so a silent, trickling or endless
+peer ends in an `SmtpProblem`, never a hang. Library exceptions (socket, ssl, smtplib) are
+translated here into `SmtpProblem` with a `kind` the check layer understands. A transcript
+records both sides of the dialogue with credentials masked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from interview_mailcheck import redact
+from interview_mailcheck.errors import InputError
+
+MAX_LINE = 2048
+"""RFC 5321 allows 512 octets per reply line; be generous, but not endless."""
+MAX_REPLY_LINES = 256
+
+
+class SmtpProblem(Exception):
+    """A step failed. `kind` names how; `reply` is the server's reply when there was one."""
+
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        *,
+        reply: Reply | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.reply = reply
+        self.data = data or {}
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    lines: tuple[str, ...]
+    """The text of each line, without the code."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def quoted(self) -> str:
+        """The reply as the server sent it: '535-5.7.8 ...' then '535 5.7.8 ...'."""
+        last = len(self.lines) - 1
+        return "\n".join(
+            f"{self.code}{' ' if i == last else '-'}{line}" for i, line in enumerate(self.lines)
+        )
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    not_after: str
+    names: tuple[str, ...]
+    """Subject alternative names (DNS and IP), or the common name when there are none."""
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "expires": self.not_after,
+            "valid_for": list(self.names),
+        }
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    version: str
+    cipher: str
+    certificate: CertificateInfo | None
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    at_ms: float
+    who: str
+    """'C' client, 'S' server, '*' a note from mailcheck."""
+    text: str
+
+
+@dataclass
+class Transcript:
+    """Both sides of the dialogue, with AUTH payloads masked and the message body summarised."""
+
+    started: float = field(default_factory=time.perf_counter)
+    lines: list[TranscriptLine] = field(default_factory=list)
+    _in_auth: bool = False
+
+    def _add(self, who: str, text: str) -> None:
+        at = (time.perf_counter() - self.started) * 1000
+        self.lines.append(TranscriptLine(round(at, 1), who, redact.scrub(text)))
+
+    def note(self, text: str) -> None:
+        self._add("*", text)
+
+    def client(self, line: str) -> None:
+        words = line.split(" ")
+        if words[0].upper() == "AUTH":
+            self._in_auth = True
+            line = " ".join(words[:2]) + (f" {redact.MASK}" if len(words) > 2 else "")
+        elif self._in_auth:
+            line = redact.MASK
+        self._add("C", line)
+
+    def server(self, code: int, line: str) -> None:
+        if code != 334:
+            self._in_auth = False
+        self._add("S", line)
+
+
+class Deadline:
+    """A per-step timeout inside one budget for the whole session."""
+
+    def __init__(self, step_timeout: float, budget: float) -> None:
+        self.step_timeout = step_timeout
+        self.ends = time.monotonic() + budget
+
+    def remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+    def step(self) -> float:
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise SmtpProblem("timeout", "the time allowed for the whole test ran out")
+        return min(self.step_timeout, remaining)
+
+
+def tls_context(cafile: str | None, insecure: bool) -> ssl.SSLContext:
+    """The system trust store (honours SSL_CERT_FILE and SSL_CERT_DIR), plus `cafile`."""
+    context = ssl.create_default_context()
+    if cafile:
+        try:
+            context.load_verify_locations(cafile=cafile)
+        except FileNotFoundError:
+            raise InputError(f"CA file not found: {cafile}") from None
+        except (ssl.SSLError, OSError, ValueError) as error:
+            raise InputError(
+                f"CA file is not a PEM certificate bundle: {cafile} ({error})"
+            ) from None
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _unverified_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+# --- The SMTP dialogue ---------------------------------------------------------------------
+
+
+class _BoundedSMTP(smtplib.SMTP):
+    """smtplib's dialogue logic (EHLO parsing, STARTTLS, AUTH mechanisms, DATA quoting) over
+    reads and writes that obey the deadline and feed the transcript."""
+
+    def __init__(self, transcript: Transcript, deadline: Deadline, local_hostname: str) -> None:
+        super().__init__(local_hostname=local_hostname)
+        self._transcript = transcript
+        self._deadline = deadline
+        self._buffer = b""
+        self._buffer_sock: object = None
+        self._body_next = False
+        self._received_any = False
+
+    def send(self, s: str | bytes) -> None:  # type: ignore[override]
+        data = s.encode(self.command_encoding) if isinstance(s, str) else s
+        if self.sock is None:
+            raise SmtpProblem("disconnected", "the connection is already closed")
+        if self._body_next:
+            self._body_next = False
+            self._transcript.note(f"(message: {len(data)} bytes)")
+        else:
+            for line in data.decode("utf-8", "replace").split("\r\n"):
+                if line:
+                    self._transcript.client(line)
+        try:
+            self.sock.settimeout(self._deadline.step())
+            self.sock.sendall(data)
+        except TimeoutError:
+            raise SmtpProblem("timeout", "the server stopped reading (write timed out)") from None
+        except OSError as error:
+            raise SmtpProblem(
+                "disconnected", f"the connection broke while writing: {error}"
+            ) from None
+
+    def _readline(self) -> bytes:
+        if self._buffer_sock is not self.sock:
+            self._buffer, self._buffer_sock = b"", self.sock
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[: end + 1], self._buffer[end + 1 :]
+                if len(line) > MAX_LINE:
+                    raise _too_long()
+                return line
+            if len(self._buffer) > MAX_LINE:
+                raise _too_long()
+            if self.sock is None:
+                raise SmtpProblem("disconnected", "the connection is already closed")
+            try:
+                self.sock.settimeout(self._deadline.step())
+                chunk = self.sock.recv(4096)
+            except TimeoutError:
+                if not self._received_any:
+                    raise SmtpProblem("silent", "the server sent nothing at all") from None
+                raise SmtpProblem(
+                    "timeout", "the server sent nothing more (read timed out)"
+                ) from None
+            except ssl.SSLError as error:
+                raise SmtpProblem("tls_failed", f"TLS error while reading: {error}") from None
+            except OSError as error:
+                raise SmtpProblem("disconnected", f"the connection broke: {error}") from None
+            if not chunk:
+                raise SmtpProblem("disconnected", "the server closed the connection")
+            self._buffer += chunk
+            self._received_any = True
+
+    def getreply(self) -> tuple[int, bytes]:
+        code: int | None = None
+        texts: list[bytes] = []
+        while True:
+            raw = self._readline().rstrip(b"\r\n")
+            head, separator = raw[:3], raw[3:4]
+            if not (head.isdigit() and separator in (b" ", b"-", b"")):
+                shown = raw[:80].decode("utf-8", "replace")
+                self._transcript.note(f"not an SMTP reply: {shown!r}")
+                raise SmtpProblem(
+                    "not_smtp", f"the server sent something that is not SMTP: {shown!r}"
+                )
+            line_code = int(head)
+            if code is not None and line_code != code:
+                raise SmtpProblem("protocol", "the server mixed reply codes within one reply")
+            code = line_code
+            self._transcript.server(code, raw.decode("utf-8", "replace"))
+            texts.append(raw[4:])
+            if separator != b"-":
+                break
+            if len(texts) >= MAX_REPLY_LINES:
+                raise SmtpProblem(
+                    "protocol", f"the server sent a reply of over {MAX_REPLY_LINES} lines"
+                )
+        if code == 354:
+            self._body_next = True
+        return code, b"\n".join(texts)
+
+
+def _too_long() -> SmtpProblem:
+    return SmtpProblem("protocol", f"the server sent a line longer than {MAX_LINE} bytes")
+
+
+def _reply(code: int, message: bytes | str) -> Reply:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return Reply(code, tuple(text.split("\n")))
+
+
+# --- Certificates ------------------------------------------------------------------------
+
+
+_SHORT_NAMES = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+}
+
+
+def _name(entries: Any) -> str:
+    parts = []
+    for rdn in entries or ():
+        for key, value in rdn:
+            short = _SHORT_NAMES.get(key, key)
+            parts.append(f"{short}={value}")
+    return ", ".join(parts)
+
+
+def certificate_info(decoded: dict[str, Any]) -> CertificateInfo:
+    names = tuple(
+        value for kind, value in decoded.get("subjectAltName", ()) if kind in ("DNS", "IP Address")
+    )
+    if not names:
+        names = tuple(v for rdn in decoded.get("subject", ()) for k, v in rdn if k == "commonName")
+    return CertificateInfo(
+        subject=_name(decoded.get("subject")),
+        issuer=_name(decoded.get("issuer")),
+        not_after=str(decoded.get("notAfter", "")),
+        names=names,
+    )
+
+
+def decode_der(der: bytes) -> CertificateInfo | None:
+    """Decode a certificate that was not verified (for display only).
+
+    The standard library decodes only verified certificates, except through the test helper
+    `ssl._ssl._test_decode_cert`, which CPython has shipped since 3.2. If it is ever missing,
+    the certificate is simply not shown.
+    """
+    import os
+    import tempfile
+
+    decoder: Callable[[str], dict[str, Any]] | None = getattr(ssl._ssl, "_test_decode_cert", None)  # type: ignore[attr-defined]
+    if decoder is None:
+        return None
+    handle, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(ssl.DER_cert_to_PEM_cert(der))
+        return certificate_info(decoder(path))
+    except (ssl.SSLError, ValueError, OSError):
+        return None
+    finally:
+        os.unlink(path)
+
+
+_VERIFY_REASONS = {
+    18: "self_signed",
+    19: "self_signed",
+    20: "unknown_issuer",
+    21: "unknown_issuer",
+    2: "unknown_issuer",
+    10: "expired",
+    9: "not_yet_valid",
+    62: "hostname_mismatch",
+}
+
+
+def _certificate_problem(error: ssl.SSLCertVerificationError) -> SmtpProblem:
+    code = getattr(error, "verify_code", 0) or 0
+    message = getattr(error, "verify_message", "") or str(error)
+    reason = _VERIFY_REASONS.get(code, "other")
+    if reason == "other" and "hostname" in message.lower():
+        reason = "hostname_mismatch"
+    return SmtpProblem("certificate", message, data={"reason": reason, "verify_code": code})
+
+
+def _tls_problem(error: ssl.SSLError) -> SmtpProblem:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _certificate_problem(error)
+    reason = (getattr(error, "reason", "") or "").upper()
+    if reason in {
+        "WRONG_VERSION_NUMBER",
+        "UNKNOWN_PROTOCOL",
+        "HTTP_REQUEST",
+        "PACKET_LENGTH_TOO_LONG",
+        "RECORD_LAYER_FAILURE",
+    }:
+        return SmtpProblem("tls_plaintext_peer", f"the TLS handshake failed at once: {error}")
+    return SmtpProblem("tls_failed", f"the TLS handshake failed: {error}")
+
+
+# --- The client ----------------------------------------------------------------------------
+
+
+class SmtpClient:
+    """One SMTP session, driven a step at a time by the caller."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        budget: float,
+        cafile: str | None = None,
+        insecure: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.deadline = Deadline(timeout, budget)
+        self.transcript = Transcript()
+        self.context = tls_context(cafile, insecure)
+        self.addresses: list[tuple[int, str]] = []
+        self.address = ""
+        self._smtp: _BoundedSMTP | None = None
+        self._sock: socket.socket | None = None
+
+    # resolve, connect
+
+    def resolve(self) -> list[str]:
+        """The addresses of the host, from the system resolver (/etc/hosts, localhost...)."""
+        outcome: dict[str, Any] = {}
+
+        def lookup() -> None:
+            try:
+                outcome["infos"] = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError, OSError) as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=lookup, daemon=True)
+        worker.start()
+        worker.join(self.deadline.step())
+        if worker.is_alive():
+            raise SmtpProblem("timeout", f"looking up {self.host} took longer than the timeout")
+        error = outcome.get("error")
+        if error is not None:
+            code = getattr(error, "errno", None)
+            if code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
+                raise SmtpProblem("no_such_host", f"{self.host} does not resolve: {error}")
+            raise SmtpProblem("resolve_failed", f"looking up {self.host} failed: {error}")
+        seen: list[tuple[int, str]] = []
+        for family, _, _, _, sockaddr in outcome["infos"]:
+            entry = (family, str(sockaddr[0]))
+            if entry not in seen:
+                seen.append(entry)
+        self.addresses = seen
+        return [address for _, address in seen]
+
+    def connect(self) -> str:
+        """Connect to the first address that answers; refused and timed out are told apart."""
+        outcomes: list[str] = []
+        kinds: list[str] = []
+        for family, address in self.addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(self.deadline.step())
+                sock.connect((address, self.port))
+            except ConnectionRefusedError:
+                kinds.append("refused")
+                outcomes.append(f"{address}: refused")
+            except TimeoutError:
+                kinds.append("connect_timeout")
+                outcomes.append(f"{address}: timed out")
+            except OSError as error:
+                unreachable = error.errno in (
+                    errno.ENETUNREACH,
+                    errno.EHOSTUNREACH,
+                    errno.EADDRNOTAVAIL,
+                )
+                kinds.append("unreachable" if unreachable else "connect_failed")
+                outcomes.append(f"{address}: {error.strerror or error}")
+            else:
+                self._sock = sock
+                self.address = address
+                self.transcript.note(f"connected to {address} port {self.port}")
+                return address
+            sock.close()
+        kind = (
+            "connect_timeout"
+            if "connect_timeout" in kinds
+            else kinds[0]
+            if kinds
+            else "connect_failed"
+        )
+        raise SmtpProblem(kind, "; ".join(outcomes), data={"attempts": outcomes})
+
+    def _session(self) -> _BoundedSMTP:
+        if self._smtp is None:
+            assert self._sock is not None, "connect() first"
+            local = socket.gethostname()
+            if "." not in local:
+                local = f"[{self._sock.getsockname()[0]}]"
+            smtp = _BoundedSMTP(self.transcript, self.deadline, local)
+            smtp.sock = self._sock
+            smtp._host = self.host  # type: ignore[attr-defined]  # STARTTLS sends it as SNI
+            self._smtp = smtp
+        return self._smtp
+
+    # TLS
+
+    def start_implicit_tls(self) -> TlsInfo:
+        assert self._sock is not None, "connect() first"
+        try:
+            self._sock.settimeout(self.deadline.step())
+            wrapped = self.context.wrap_socket(self._sock, server_hostname=self.host)
+        except TimeoutError:
+            raise SmtpProblem(
+                "tls_timeout", "the server did not answer the TLS handshake"
+            ) from None
+        except ssl.SSLError as error:
+            raise _tls_problem(error) from None
+        except OSError as error:
+            raise SmtpProblem(
+                "disconnected", f"the connection broke during the TLS handshake: {error}"
+            ) from None
+        self._sock = wrapped
+        return self._tls_info(wrapped)
+
+    def _tls_info(self, sock: ssl.SSLSocket) -> TlsInfo:
+        cipher = sock.cipher()
+        peer = sock.getpeercert()
+        certificate = certificate_info(peer) if peer else None
+        if certificate is None:
+            der = sock.getpeercert(binary_form=True)
+            certificate = decode_der(der) if der else None
+        info = TlsInfo(sock.version() or "?", cipher[0] if cipher else "?", certificate)
+        self.transcript.note(f"TLS established: {info.version}, {info.cipher}")
+        return info
+
+    def greet(self) -> Reply:
+        code, message = self._session().getreply()
+        return _reply(code, message)
+
+    def ehlo(self) -> Reply:
+        smtp = self._session()
+        code, message = smtp.ehlo()
+        if not 200 <= code < 300:
+            code, message = smtp.helo()
+        return _reply(code, message)
+
+    def offers(self, extension: str) -> bool:
+        return self._session().has_extn(extension)
+
+    def auth_mechanisms(self) -> list[str]:
+        return self._session().esmtp_features.get("auth", "").upper().split()
+
+    def starttls(self) -> TlsInfo:
+        smtp = self._session()
+        try:
+            code, message = smtp.docmd("STARTTLS")
+            if code != 220:
+                raise SmtpProblem(
+                    "starttls_refused", "the server refused STARTTLS", reply=_reply(code, message)
+                )
+            assert smtp.sock is not None
+            smtp.sock.settimeout(self.deadline.step())
+            wrapped = self.context.wrap_socket(smtp.sock, server_hostname=self.host)
+        except TimeoutError:
+            raise SmtpProblem(
+                "tls_timeout", "the server did not answer the TLS handshake"
+            ) from None
+        except ssl.SSLError as error:
+            raise _tls_problem(error) from None
+        except OSError as error:
+            raise SmtpProblem(
+                "disconnected", f"the connection broke during STARTTLS: {error}"
+            ) from None
+        smtp.sock = wrapped
+        smtp.file = None
+        # The server's capabilities before TLS are void (RFC 3207 4.2): ask again.
+        smtp.helo_resp = smtp.ehlo_resp = None
+        smtp.esmtp_features = {}
+        smtp.does_esmtp = False
+        self._sock = wrapped
+        return self._tls_info(wrapped)
+
+    # login and send
+
+    def login(self, user: str, password: str) -> Reply:
+        smtp = self._session()
+        redact.remember(password)
+        redact.remember(_b64(f"\0{user}\0{password}"))  # the AUTH PLAIN payload
+        try:
+            code, message = smtp.login(user, password)
+        except smtplib.SMTPAuthenticationError as error:
+            raise SmtpProblem(
+                "auth_refused",
+                "the server refused the login",
+                reply=_reply(error.smtp_code, error.smtp_error),
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise SmtpProblem("auth_not_offered", "the server does not offer AUTH") from None
+        except smtplib.SMTPException as error:
+            raise SmtpProblem("auth_not_offered", str(error)) from None
+        except UnicodeEncodeError:
+            raise SmtpProblem(
+                "auth_not_ascii", "the user name or password is not ASCII; smtplib cannot send it"
+            ) from None
+        return _reply(code, message)
+
+    def send(self, sender: str, recipient: str, message: bytes) -> Reply:
+        smtp = self._session()
+        try:
+            code, text = smtp.mail(sender)
+            if code != 250:
+                raise SmtpProblem(
+                    "sender_refused",
+                    f"the server refused the sender {sender}",
+                    reply=_reply(code, text),
+                )
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                raise SmtpProblem(
+                    "recipient_refused",
+                    f"the server refused the recipient {recipient}",
+                    reply=_reply(code, text),
+                )
+            code, text = smtp.data(message)
+        except smtplib.SMTPDataError as error:
+            raise SmtpProblem(
+                "data_refused",
+                "the server refused to take the message",
+                reply=_reply(error.smtp_code, error.smtp_error),
+            ) from None
+        except (smtplib.SMTPException, UnicodeEncodeError) as error:
+            raise SmtpProblem("protocol", f"the message could not be sent: {error}") from None
+        if code != 250:
+            raise SmtpProblem(
+                "data_refused", "the server refused the message", reply=_reply(code, text)
+            )
+        return _reply(code, text)
+
+    def close(self) -> None:
+        """Say QUIT if the session is healthy, then close; never raises."""
+        smtp, self._smtp = self._smtp, None
+        try:
+            if smtp is not None and smtp.sock is not None and self.deadline.remaining() > 0:
+                smtp.docmd("QUIT")
+        except (SmtpProblem, smtplib.SMTPException, OSError):
+            pass
+        finally:
+            for sock in (smtp.sock if smtp else None, self._sock):
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.close()
+            self._sock = None
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+# --- Probes for diagnosis ----------------------------------------------------------------
+
+
+def probe_banner(address: str, port: int, wait: float) -> str | None:
+    """The first line the port sends within `wait` seconds, or None if it stays silent."""
+    try:
+        with socket.create_connection((address, port), timeout=wait) as sock:
+            sock.settimeout(wait)
+            first = sock.recv(512)
+    except OSError:
+        return None
+    text = first.decode("utf-8", "replace")
+    return text.splitlines()[0] if text.strip() else None
+
+
+def probe_tls(address: str, port: int, host: str, wait: float) -> bool:
+    """Does the port answer a TLS handshake (whatever its certificate)?"""
+    try:
+        with socket.create_connection((address, port), timeout=wait) as sock:
+            sock.settimeout(wait)
+            _unverified_context().wrap_socket(sock, server_hostname=host).close()
+            return True
+    except ssl.SSLError as error:
+        # An alert from a TLS server still proves TLS; plain text does not.
+        return _tls_problem(error).kind != "tls_plaintext_peer"
+    except OSError:
+        return False
+
+
+def fetch_certificate(
+    address: str, port: int, host: str, starttls: bool, wait: float
+) -> CertificateInfo | None:
+    """The server's certificate, fetched WITHOUT verification, for display only."""
+    client = SmtpClient(host, port, timeout=wait, budget=wait * 2)
+    client.addresses = [(socket.AF_INET6 if ":" in address else socket.AF_INET, address)]
+    client.context = _unverified_context()
+    try:
+        client.connect()
+        if starttls:
+            client.greet()
+            client.ehlo()
+            client.starttls()
+        else:
+            client.start_implicit_tls()
+        sock = client._sock
+        der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+        return decode_der(der) if der else None
+    except (SmtpProblem, OSError, smtplib.SMTPException):
+        return None
+    finally:
+        client.close()
