@@ -489,6 +489,18 @@ QUOTE_SWALLOWS = Rule(
         "and are not set at all."
     ),
 )
+CREDENTIALS_NOT_ASCII = Rule(
+    id="config.E018",
+    level=ERROR,
+    title="The credentials contain non-ASCII characters",
+    message="{name} contains non-ASCII characters, which smtplib cannot send",
+    hint="Use an ASCII password (App Passwords and API keys always are)",
+    explanation=(
+        "Django logs in with smtplib, which encodes the AUTH payload as ASCII: a user name or "
+        "password with a character such as é, ü or a non-breaking space makes every send fail "
+        "with UnicodeEncodeError before the server sees it."
+    ),
+)
 NO_ENV_FILE = Rule(
     id="config.I005",
     level=INFO,
@@ -836,6 +848,13 @@ def check_credentials(config: MailConfig) -> list[Finding]:
         return [
             CREDENTIALS_INCOMPLETE.finding(missing, present=present, missing=missing, state=state)
         ]
+    not_ascii = [
+        name
+        for name, value in (("EMAIL_HOST_USER", user), ("EMAIL_HOST_PASSWORD", password))
+        if value and not value.isascii()
+    ]
+    if not_ascii:
+        return [CREDENTIALS_NOT_ASCII.finding(name, name=name) for name in not_ascii]
     if not user and config.provider:
         return [
             CREDENTIALS_REQUIRED.finding(
