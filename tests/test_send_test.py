@@ -355,7 +355,10 @@ def test_untrusted_ca_is_an_error_naming_the_certificate(
     result = run_cli("send-test", "--env-file", env, "--json")
     error = failure(result)
     assert error["id"] == "smtp.E015" and error["step"] == "starttls"
-    assert "unknown issuer" in str(error["message"])
+    assert "unknown issuer" in str(error["message"]) and "issued by O=trustme" in str(
+        error["message"]
+    )
+    assert "SSL_CERT_FILE" in str(error["hint"]) and "--cafile" in str(error["hint"])
     evidence = error["evidence"]
     assert "trustme" in evidence["issuer"]  # type: ignore[index]
     assert evidence["valid_for"] == ["localhost", "127.0.0.1"]  # type: ignore[index]
@@ -402,7 +405,18 @@ def test_hostname_mismatch_lists_the_valid_names(
     error = failure(result)
     assert error["id"] == "smtp.E015" and "hostname mismatch" in str(error["message"])
     assert error["evidence"]["valid_for"] == ["mail.acme-hiring.io"]  # type: ignore[index]
-    assert "EMAIL_HOST" in str(error["hint"])
+    assert "it is valid for mail.acme-hiring.io" in str(error["message"])
+    assert (
+        error["hint"] == "Set EMAIL_HOST=mail.acme-hiring.io, a name the certificate is valid for"
+    )
+
+
+def test_best_name_prefers_the_closest_certificate_name() -> None:
+    from interview_mailcheck.checks.smtp import best_name
+
+    names = ("smtp.acme-hiring.io", "mail.other.test", "10.0.0.5")
+    assert best_name("mx.acme-hiring.io", names) == "smtp.acme-hiring.io"
+    assert best_name("relay.internal", ("*.acme-hiring.io",)) == "smtp.acme-hiring.io"
 
 
 def test_expired_certificate(ca: trustme.CA, trust: str, tmp_path: Path, run_cli: RunCli) -> None:

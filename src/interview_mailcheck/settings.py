@@ -27,7 +27,10 @@ MAIL_SETTINGS: tuple[str, ...] = (
     "SERVER_EMAIL",
     "EMAIL_TIMEOUT",
 )
-SECRET_SETTINGS = frozenset({"EMAIL_HOST_PASSWORD"})
+URL_SETTING = "EMAIL_URL"
+"""One URL for all of them (django-environ's env.email_url(), dj-email-url); holds the password."""
+READ_SETTINGS: tuple[str, ...] = (*MAIL_SETTINGS, URL_SETTING)
+SECRET_SETTINGS = frozenset({"EMAIL_HOST_PASSWORD", URL_SETTING})
 ENV_FILE_VARIABLE = "MAILCHECK_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
 
@@ -46,6 +49,10 @@ class Setting:
 
     def shown(self) -> str:
         """The value as it may be printed: secrets only by whether they are set and their length."""
+        if self.name == URL_SETTING and self.value:
+            from interview_mailcheck.email_url import mask_password
+
+            return repr(mask_password(self.value))
         if self.is_secret:
             return redact.describe_secret(self.value)
         return "not set" if self.value is None else repr(self.value)
@@ -119,7 +126,7 @@ def merge(path: Path, env_file: EnvFile | None, environ: Mapping[str, str]) -> M
     lines = _last_lines(env_file)
     values: dict[str, Setting] = {}
     shadowed: list[Shadow] = []
-    for name in MAIL_SETTINGS:
+    for name in READ_SETTINGS:
         file_value = file_values.get(name)
         if name in SECRET_SETTINGS:
             redact.remember(file_value)

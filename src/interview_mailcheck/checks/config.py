@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
+from interview_mailcheck import redact
 from interview_mailcheck.adapters.envfile import EnvBinding
+from interview_mailcheck.email_url import EmailUrl, encoded, mask_password, parse_email_url
 from interview_mailcheck.findings import Finding, Level, Rule
 from interview_mailcheck.providers import (
     GMAIL_APP_PASSWORD_URL,
     MODE_LABEL,
+    PROVIDERS,
     Provider,
     provider_for_host,
 )
 from interview_mailcheck.redact import describe_secret
-from interview_mailcheck.settings import MAIL_SETTINGS, SECRET_SETTINGS, MailSettings
+from interview_mailcheck.settings import (
+    MAIL_SETTINGS,
+    READ_SETTINGS,
+    SECRET_SETTINGS,
+    URL_SETTING,
+    MailSettings,
+    Setting,
+)
 
 ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
 
@@ -501,6 +512,145 @@ CREDENTIALS_NOT_ASCII = Rule(
         "with UnicodeEncodeError before the server sees it."
     ),
 )
+EMAIL_URL_READ = Rule(
+    id="config.I006",
+    level=INFO,
+    title="EMAIL_URL is set: its values are the ones checked",
+    message="EMAIL_URL {url} is read as env.email_url() and dj_email_url.config() read it",
+    hint="settings.py must assign what it yields, e.g. vars().update(env.email_url())",
+    explanation=(
+        "With django-environ or dj-email-url, settings.py builds every EMAIL_* setting from one "
+        "URL: smtp+tls://user:password@host:587 (STARTTLS), smtp+ssl://...:465 (implicit TLS), "
+        "submission:// (STARTTLS on 587), smtps:// (STARTTLS, despite the name), with options "
+        "such as ?timeout=10. mailcheck reads the URL the same way and checks the result."
+    ),
+)
+EMAIL_URL_UNPARSABLE = Rule(
+    id="config.E019",
+    level=ERROR,
+    title="EMAIL_URL cannot be parsed",
+    message="EMAIL_URL cannot be parsed: {why}",
+    hint="Write it as smtp+tls://user:password@smtp.example.net:587, percent-encoding the password",
+    explanation=(
+        "django-environ and dj-email-url parse EMAIL_URL with urllib at start-up; a URL they "
+        "cannot parse stops the app before it can send anything."
+    ),
+)
+EMAIL_URL_BROKEN = Rule(
+    id="config.E020",
+    level=ERROR,
+    title="EMAIL_URL has unescaped characters that break it",
+    message=(
+        "the user or password in EMAIL_URL contains {chars} unescaped, which ends the host part "
+        "of a URL: the loaders fail with 'Port could not be cast to integer value'"
+    ),
+    hint="Percent-encode them in the URL: {encodings}",
+    explanation=(
+        "In a URL, '/', '?' and '#' end the user:password@host:port part. Unescaped in the "
+        "password, they cut the URL short, so the text after ':' is taken for a port number. "
+        "Percent-encoding ('/' as %2F, '?' as %3F, '#' as %23) keeps them in the password."
+    ),
+)
+EMAIL_URL_AMBIGUOUS = Rule(
+    id="config.W014",
+    level=WARNING,
+    title="EMAIL_URL has characters that loaders read differently",
+    message="the {part} in EMAIL_URL contains {chars}: {why}",
+    hint="Percent-encode them so every loader reads the same value: {encodings}",
+    explanation=(
+        "django-environ up to 0.8.1 decodes the user and password with unquote_plus, which "
+        "turns '+' into a space (0.9.0 and later keep the '+'). A literal space or '@' works "
+        "with Python's urlparse, which splits at the last '@', but not with every URL parser. "
+        "Percent-encoded, the value is the same for all of them."
+    ),
+)
+EMAIL_URL_SCHEME = Rule(
+    id="config.E021",
+    level=ERROR,
+    title="EMAIL_URL's scheme is not one the loaders know",
+    message="EMAIL_URL's scheme {scheme!r} is not one django-environ or dj-email-url know",
+    hint="Use smtp+tls:// (STARTTLS, port 587) or smtp+ssl:// (implicit TLS, port 465)",
+    explanation=(
+        "django-environ raises ImproperlyConfigured for an unknown scheme; dj-email-url leaves "
+        "EMAIL_BACKEND unset. Known: smtp, smtps, smtp+tls, smtp+ssl, submission, submit, and "
+        "the console, file, memory and dummy backends (consolemail, filemail... in "
+        "django-environ)."
+    ),
+)
+EMAIL_URL_DISAGREES = Rule(
+    id="config.W015",
+    level=WARNING,
+    title="EMAIL_URL and an EMAIL_* variable disagree",
+    message=(
+        "{name} is set to {variable} but EMAIL_URL yields {from_url}; the URL loaders use "
+        "EMAIL_URL's"
+    ),
+    hint="Remove {name} (or make it agree), so there is one source",
+    explanation=(
+        "With env.email_url() or dj_email_url.config(), settings.py takes every EMAIL_* value "
+        "from the URL and the separate variables are ignored, unless settings.py reads them too, "
+        "in which case the last assignment wins. Two sources that disagree are a trap."
+    ),
+)
+EMAIL_URL_ONE_LOADER = Rule(
+    id="config.W016",
+    level=WARNING,
+    title="Part of EMAIL_URL is understood by only one of the URL loaders",
+    message="{note}",
+    hint="Check which loader settings.py uses; {fix}",
+    explanation=(
+        "django-environ (env.email_url()) knows smtp, smtps, smtp+tls, smtp+ssl and "
+        "consolemail/filemail/memorymail/dummymail; dj-email-url knows smtp, smtps, "
+        "submission, submit and console/file/memory/dummy, and reads ?ssl=, ?tls=, ?timeout=, "
+        "?_default_from_email= and ?_server_email=, which django-environ ignores. A URL written "
+        "for one loader silently means something else to the other."
+    ),
+)
+HOST_WITH_PORT = Rule(
+    id="config.E022",
+    level=ERROR,
+    title="EMAIL_HOST contains a port",
+    message=(
+        "EMAIL_HOST={value!r} contains the port {port}; Django looks up the whole text as a "
+        "host name"
+    ),
+    hint="Set EMAIL_HOST={host} and EMAIL_PORT={port}",
+    explanation=(
+        "Django passes EMAIL_HOST and EMAIL_PORT separately to smtplib; 'smtp.example.net:25' is "
+        "not a host name, so the lookup fails (or the port is silently the default)."
+    ),
+)
+HOST_IS_URL = Rule(
+    id="config.E023",
+    level=ERROR,
+    title="EMAIL_HOST is a URL, not a host name",
+    message="EMAIL_HOST={value!r} has a scheme; it must be the bare host name",
+    hint="Set EMAIL_HOST={host}{port_hint} (or the URL in EMAIL_URL, if settings.py reads that)",
+    explanation="EMAIL_HOST is a host name such as smtp.gmail.com, never smtp://... or https://...",
+)
+HOST_IS_ADDRESS = Rule(
+    id="config.E024",
+    level=ERROR,
+    title="EMAIL_HOST is an email address",
+    message="EMAIL_HOST={value!r} is an email address, not a server",
+    hint="Put the address in EMAIL_HOST_USER and set EMAIL_HOST to the SMTP server{server_hint}",
+    explanation=(
+        "EMAIL_HOST names the SMTP server (smtp.gmail.com); the account's address belongs in "
+        "EMAIL_HOST_USER."
+    ),
+)
+STRAY_CHARACTERS = Rule(
+    id="config.E025",
+    level=ERROR,
+    title="A value carries stray quotes or whitespace",
+    message="{name}{shown} {what}: Django reads them as part of the value",
+    hint="Remove them{where}",
+    explanation=(
+        "python-dotenv strips the quotes around a value, but a variable set in the shell, a "
+        "Docker --env-file or a CI secret keeps them literally: EMAIL_PORT='\"587\"' is not a "
+        "number and EMAIL_HOST=' smtp.gmail.com' is not a host name."
+    ),
+)
 NO_ENV_FILE = Rule(
     id="config.I005",
     level=INFO,
@@ -535,6 +685,10 @@ class MailConfig:
     timeout: float | None
     provider: Provider | None
     placeholders: frozenset[str] = field(default_factory=frozenset)
+    email_url: EmailUrl | None = None
+    """The parsed EMAIL_URL when one is set; its values are already in `settings`."""
+    url_conflicts: tuple[tuple[str, str, str], ...] = ()
+    """(name, the EMAIL_* variable's value, the URL's value) where they disagree."""
 
     @property
     def mode(self) -> str | None:
@@ -602,7 +756,54 @@ def is_placeholder(value: str) -> bool:
     )
 
 
+def stray(value: str) -> str:
+    """What is wrong around a value: '' when nothing is."""
+    inner = value.strip()
+    if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+        return "is wrapped in quotes"
+    if inner != value:
+        return "has leading or trailing whitespace"
+    return ""
+
+
+def unwrap(value: str) -> str:
+    inner = value.strip()
+    return inner[1:-1].strip() if stray(value) == "is wrapped in quotes" else inner
+
+
+_BOOLEAN_SETTINGS = frozenset({"EMAIL_USE_TLS", "EMAIL_USE_SSL"})
+
+
+def _same(name: str, first: str, second: str) -> bool:
+    if name in _BOOLEAN_SETTINGS:
+        return parse_bool(first) == parse_bool(second)
+    if name == "EMAIL_PORT":
+        return parse_port(first) == parse_port(second)
+    return first.strip() == second.strip()
+
+
+def apply_email_url(
+    settings: MailSettings,
+) -> tuple[MailSettings, EmailUrl | None, tuple[tuple[str, str, str], ...]]:
+    """Replace the EMAIL_* values with those EMAIL_URL yields, as the URL loaders do."""
+    raw = settings.get(URL_SETTING)
+    if not raw or not raw.strip():
+        return settings, None, ()
+    url = parse_email_url(raw)
+    redact.remember(url.values.get("EMAIL_HOST_PASSWORD"))
+    origin = f"EMAIL_URL ({settings.origin(URL_SETTING)})"
+    values = dict(settings.values)
+    conflicts: list[tuple[str, str, str]] = []
+    for name, value in url.values.items():
+        current = settings.get(name)
+        if current is not None and not _same(name, current, value):
+            conflicts.append((name, current, value))
+        values[name] = Setting(name, value, origin)
+    return replace(settings, values=values), url, tuple(conflicts)
+
+
 def interpret(settings: MailSettings) -> MailConfig:
+    settings, email_url, conflicts = apply_email_url(settings)
     host = (settings.get("EMAIL_HOST") or "").strip()
     placeholders = frozenset(
         name for name in PLACEHOLDER_SETTINGS if is_placeholder(settings.get(name) or "")
@@ -621,6 +822,8 @@ def interpret(settings: MailSettings) -> MailConfig:
         timeout=parse_timeout(timeout_raw),
         provider=provider_for_host(host),
         placeholders=placeholders,
+        email_url=email_url,
+        url_conflicts=conflicts,
     )
 
 
@@ -644,7 +847,7 @@ def check_env_file(config: MailConfig) -> list[Finding]:
         seen.setdefault(binding.key, []).append(binding.line)
         findings += _check_binding_value(binding.key, binding.value, binding.original, binding.line)
     for name, lines in seen.items():
-        if name in MAIL_SETTINGS and len(lines) > 1:
+        if name in READ_SETTINGS and len(lines) > 1:
             findings.append(
                 DUPLICATE_KEY.finding(
                     name,
@@ -700,7 +903,7 @@ def _check_binding_value(name: str, value: str | None, original: str, line: int)
     stripped = after_equals.lstrip(" \t")
     if stripped[:1] in ("'", '"') and value is not None and "\n" in value:
         return _swallowed(name, value, original, line, lost=False)
-    if name not in MAIL_SETTINGS or stripped[:1] in ("'", '"'):
+    if name not in READ_SETTINGS or stripped[:1] in ("'", '"'):
         return []
     first_line = stripped.split("\n", 1)[0]
     if re.search(r"\s#", first_line) and not first_line.startswith("#"):
@@ -734,6 +937,103 @@ def check_shadowing(config: MailConfig) -> list[Finding]:
 
 
 # --- Checks: the settings ---------------------------------------------------------------------
+
+
+def check_email_url(config: MailConfig) -> list[Finding]:
+    url = config.email_url
+    if url is None:
+        return []
+    raw = config.settings.get(URL_SETTING) or ""
+    findings = [EMAIL_URL_READ.finding(URL_SETTING, url=repr(mask_password(raw)))]
+    if url.broken:
+        findings.append(
+            EMAIL_URL_BROKEN.finding(
+                URL_SETTING,
+                chars=", ".join(f"'{c}'" for c in url.broken),
+                encodings=encoded(url.broken),
+            )
+        )
+    elif url.error:
+        findings.append(EMAIL_URL_UNPARSABLE.finding(URL_SETTING, why=url.error))
+    elif not url.known_scheme:
+        findings.append(EMAIL_URL_SCHEME.finding(URL_SETTING, scheme=url.scheme))
+    for note, fix in url.one_loader:
+        findings.append(EMAIL_URL_ONE_LOADER.finding(URL_SETTING, note=note, fix=fix))
+    for part, characters in url.ambiguous.items():
+        reasons = []
+        if "+" in characters:
+            reasons.append("django-environ up to 0.8.1 reads '+' as a space")
+        if set(characters) - {"+"}:
+            reasons.append("not every URL parser reads a literal '@' or space as urllib does")
+        findings.append(
+            EMAIL_URL_AMBIGUOUS.finding(
+                URL_SETTING,
+                part=part,
+                chars=", ".join(f"'{c}'" for c in characters),
+                why="; ".join(reasons),
+                encodings=encoded(characters),
+            )
+        )
+    for name, variable, from_url in config.url_conflicts:
+        secret = name in SECRET_SETTINGS
+        findings.append(
+            EMAIL_URL_DISAGREES.finding(
+                name,
+                name=name,
+                variable=describe_secret(variable) if secret else repr(variable),
+                from_url=describe_secret(from_url) if secret else repr(from_url),
+            )
+        )
+    return findings
+
+
+def check_shapes(config: MailConfig) -> list[Finding]:
+    """Values in the wrong place: a port or scheme in EMAIL_HOST, stray quotes or spaces."""
+    findings: list[Finding] = []
+    for name in MAIL_SETTINGS:
+        value = config.settings.get(name)
+        problem = stray(value) if value else ""
+        if problem:
+            secret = name in SECRET_SETTINGS
+            findings.append(
+                STRAY_CHARACTERS.finding(
+                    name,
+                    name=name,
+                    shown="" if secret else f"={value!r}",
+                    what=problem,
+                    where="" if secret else f" (write {name}={unwrap(value or '')})",
+                )
+            )
+    raw_host = config.settings.get("EMAIL_HOST")
+    if not raw_host or not unwrap(raw_host):
+        return findings
+    host = unwrap(raw_host)
+    if "://" in host:
+        try:
+            parts = urlsplit(host)
+            bare, port = parts.hostname or "", parts.port
+        except ValueError:
+            bare, port = "", None
+        port_hint = f" and EMAIL_PORT={port}" if port else ""
+        findings.append(
+            HOST_IS_URL.finding(
+                "EMAIL_HOST", value=raw_host, host=bare or "smtp.example.net", port_hint=port_hint
+            )
+        )
+    elif "@" in host:
+        domain = host.rsplit("@", 1)[1].lower()
+        server = next((p.hosts[0] for p in PROVIDERS if domain in p.own_domains and p.hosts), "")
+        server_hint = f" ({server})" if server else ""
+        findings.append(
+            HOST_IS_ADDRESS.finding("EMAIL_HOST", value=raw_host, server_hint=server_hint)
+        )
+    elif (match := re.fullmatch(r"([^:\[\]]+):(\d+)", host)) is not None:
+        findings.append(
+            HOST_WITH_PORT.finding(
+                "EMAIL_HOST", value=raw_host, host=match.group(1), port=match.group(2)
+            )
+        )
+    return findings
 
 
 def backend_kind(backend: str) -> str:
@@ -781,15 +1081,16 @@ def check_values(config: MailConfig) -> list[Finding]:
     raw_port = settings.get("EMAIL_PORT")
     if raw_port is None:
         findings.append(PORT_DEFAULT.finding("EMAIL_PORT"))
-    elif config.port is None:
+    elif config.port is None and not stray(raw_port):
         findings.append(PORT_INVALID.finding("EMAIL_PORT", value=raw_port))
     for name, parsed in (("EMAIL_USE_TLS", config.use_tls), ("EMAIL_USE_SSL", config.use_ssl)):
-        if parsed is None:
-            findings.append(BOOLEAN_INVALID.finding(name, name=name, value=settings.get(name)))
+        raw = settings.get(name)
+        if parsed is None and not stray(raw or ""):
+            findings.append(BOOLEAN_INVALID.finding(name, name=name, value=raw))
     raw_timeout = settings.get("EMAIL_TIMEOUT")
     if raw_timeout is None or not raw_timeout.strip():
         findings.append(TIMEOUT_UNSET.finding("EMAIL_TIMEOUT"))
-    elif config.timeout is None:
+    elif config.timeout is None and not stray(raw_timeout):
         findings.append(TIMEOUT_INVALID.finding("EMAIL_TIMEOUT", value=raw_timeout))
     return findings
 
@@ -965,6 +1266,8 @@ def _check_sender(config: MailConfig, provider: Provider) -> list[Finding]:
 CHECKS: tuple[Callable[[MailConfig], list[Finding]], ...] = (
     check_env_file,
     check_shadowing,
+    check_email_url,
+    check_shapes,
     check_backend,
     check_host,
     check_values,
@@ -999,8 +1302,10 @@ def analyse(settings: MailSettings) -> ConfigResult:
 def settings_rows(config: MailConfig) -> list[dict[str, str]]:
     """The settings table for -v and --json: the password only as set/length."""
     rows = []
-    for name in MAIL_SETTINGS:
+    for name in READ_SETTINGS:
         setting = config.settings.values[name]
+        if name == URL_SETTING and setting.value is None:
+            continue
         rows.append({"name": name, "value": setting.shown(), "source": setting.origin})
     return rows
 

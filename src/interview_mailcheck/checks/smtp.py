@@ -291,7 +291,7 @@ CERTIFICATE_FAILED = Rule(
     id="smtp.E015",
     level=ERROR,
     title="The server's certificate does not verify",
-    message="certificate not trusted ({reason}): {detail}",
+    message="certificate not trusted ({reason}): {detail}{about}",
     hint="{fix}",
     explanation=(
         "Django verifies the server certificate against the system trust store (honouring "
@@ -701,13 +701,23 @@ class _Walk:
         )
         evidence: dict[str, Any] = {"verify_error": problem.detail}
         fix = _CERT_FIXES.get(reason, _CERT_FIXES["other"])
+        about = ""
         if certificate is not None:
             evidence.update(certificate.as_evidence())
+            if reason == "hostname_mismatch" and certificate.names:
+                best = best_name(self.config.host, certificate.names)
+                about = f"; it is valid for {', '.join(certificate.names)}"
+                fix = f"set EMAIL_HOST={best}, a name the certificate is valid for"
+            elif reason in ("unknown_issuer", "self_signed"):
+                about = f"; issued by {certificate.issuer or '?'}"
+            elif reason in ("expired", "not_yet_valid"):
+                about = f"; valid until {certificate.not_after}"
         self.fail(
             CERTIFICATE_FAILED,
             "EMAIL_HOST",
             reason=_REASON_TEXT.get(reason, reason),
             detail=problem.detail,
+            about=about,
             fix=fix[0].upper() + fix[1:],
             evidence=evidence,
         )
@@ -808,6 +818,24 @@ class _Walk:
             recipient=recipient,
             reply=reply.quoted().splitlines()[-1],
         )
+
+
+def best_name(host: str, names: tuple[str, ...]) -> str:
+    """The certificate name to suggest for EMAIL_HOST: the one sharing most trailing labels
+    with it (a wildcard is shown as an example name under it)."""
+
+    def shared(name: str) -> int:
+        ours, theirs = host.lower().split(".")[::-1], name.lower().split(".")[::-1]
+        count = 0
+        for a, b in zip(ours, theirs, strict=False):
+            if a != b:
+                break
+            count += 1
+        return count
+
+    candidates = [name for name in names if not name.replace(".", "").isdigit()] or list(names)
+    best = max(candidates, key=lambda name: (shared(name), not name.startswith("*.")))
+    return "smtp." + best[2:] if best.startswith("*.") else best
 
 
 def build_message(config: MailConfig, sender: str, recipient: str) -> bytes:
