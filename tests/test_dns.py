@@ -233,6 +233,15 @@ def test_provider_not_authorised(run_cli: RunCli, nameserver: Nameserver) -> Non
     assert finding["hint"] == (
         "Add include:sendgrid.net to the SPF record of good.test, before its final all"
     )
+    assert finding["evidence"] == {
+        "good.test TXT": ["v=spf1 include:_spf.google.com ~all"],
+        "includes reached": [
+            "_spf.google.com",
+            "_netblocks.google.com",
+            "_netblocks2.google.com",
+            "_netblocks3.google.com",
+        ],
+    }
     assert result.exit_code == 0
 
 

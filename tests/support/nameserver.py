@@ -8,10 +8,15 @@ NXDOMAIN for names in none of them, NODATA for a name without records of the typ
         run_cli("dns", "--nameserver", server.address)
 
 `SilentNameserver` is a bound UDP socket that never answers: a dead nameserver.
+
+To try `mailcheck dns` by hand against the fixtures (as the README's examples were made):
+
+    cd tests && python -m support.nameserver --port 5353
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterable
@@ -55,10 +60,13 @@ class Nameserver:
         zones: Iterable[dns.zone.Zone],
         host: str = "127.0.0.1",
         servfail: Iterable[str] = (),
+        port: int = 0,
     ) -> None:
         # Longest origin first, so a zone for a.example wins over one for example.
         self.zones = sorted(zones, key=lambda zone: len(zone.origin or dns.name.root), reverse=True)
         self.host = host
+        self.port = port
+        """The port to listen on; 0 until started for any free port."""
         self.servfail = {dns.name.from_text(name) for name in servfail}
         """Names answered with SERVFAIL, as when the domain's own nameservers are broken."""
         self.queries: list[tuple[str, str]] = []
@@ -74,8 +82,8 @@ class Nameserver:
         return _address(self.host, self.port)
 
     def __enter__(self) -> Nameserver:
-        self._socket.bind((self.host, 0))
-        self.port: int = self._socket.getsockname()[1]
+        self._socket.bind((self.host, self.port))
+        self.port = self._socket.getsockname()[1]
         self._socket.settimeout(0.05)
         self._thread.start()
         return self
@@ -188,3 +196,21 @@ class SilentNameserver:
         traceback: TracebackType | None,
     ) -> None:
         self._socket.close()
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve tests/fixtures/dns on loopback.")
+    parser.add_argument("--port", type=int, default=5353)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+    folder = Path(__file__).resolve().parent.parent / "fixtures" / "dns"
+    with Nameserver(load_zones(folder), host=args.host, port=args.port) as server:
+        print(f"serving {folder} on {server.address}; Ctrl-C stops", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -193,7 +193,10 @@ DMARC_MISSING = Rule(
     id="dns.W003",
     level=WARNING,
     title="The sending domain has no DMARC record",
-    message="{domain} has no DMARC record at _dmarc.{domain}",
+    message=(
+        "{domain} has no DMARC record (at _dmarc.{domain}), which Gmail and Yahoo require of "
+        "bulk senders"
+    ),
     hint=(
         "Publish a TXT record at _dmarc.{domain}, to start "
         "'v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}'"
@@ -529,7 +532,7 @@ def check_spf(domain: str, provider: Provider | None, host: str, lookup: Lookup)
         findings.append(
             SPF_PROVIDER_MISSING.finding(
                 domain,
-                evidence=evidence,
+                evidence={answer.query: records, "includes reached": walk.targets or "none"},
                 domain=domain,
                 expected=expected,
                 include=includes[0],
