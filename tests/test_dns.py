@@ -471,6 +471,17 @@ def test_one_deadline_for_every_lookup() -> None:
     assert raised.value.reason == "no answer from 127.0.0.1:9 within the 5 s timeout"
 
 
+def test_a_name_that_is_not_a_domain_is_not_sent() -> None:
+    """An SPF include can name anything; a name DNS cannot carry fails before any query."""
+    client = DnsClient([NameserverAddress("127.0.0.1", 9)], timeout=5)
+    with pytest.raises(DnsUnavailable) as raised:
+        client.lookup("bad..name.test", "TXT")
+    assert (raised.value.kind, raised.value.reason) == (
+        "bad_name",
+        "'bad..name.test' is not a valid domain name",
+    )
+
+
 def test_no_system_configuration_is_reported_as_unchecked(tmp_path: Path) -> None:
     client = DnsClient([], timeout=1, configuration=str(tmp_path / "resolv.conf"))
     target = DnsTarget("good.test", "--domain", None)

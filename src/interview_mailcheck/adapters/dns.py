@@ -192,11 +192,17 @@ class DnsClient:
         remaining = self._deadline - self.clock()
         if remaining <= 0:
             raise DnsUnavailable(query, "timeout", self._timeout_reason())
+        try:
+            qname = dns.name.from_text(name)
+        except (dns.exception.DNSException, UnicodeError):
+            raise DnsUnavailable(
+                query, "bad_name", f"{name!r} is not a valid domain name"
+            ) from None
         resolver = self._get_resolver(query)
         resolver.timeout = min(TRY_TIMEOUT, remaining)
         try:
             result = resolver.resolve(
-                dns.name.from_text(name),
+                qname,
                 rdtype,
                 raise_on_no_answer=False,
                 lifetime=remaining,
