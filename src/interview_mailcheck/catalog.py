@@ -10,6 +10,7 @@ from interview_mailcheck.findings import Rule, registered_rules
 CHECK_MODULES = (
     "interview_mailcheck.checks.config",
     "interview_mailcheck.checks.smtp",
+    "interview_mailcheck.checks.dns",
 )
 
 

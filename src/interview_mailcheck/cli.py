@@ -280,6 +280,56 @@ def send_test(
     emit(send_test_report(env_file, options, strict=strict), json, verbose)
 
 
+@app.command()
+@guarded
+def dns(
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help="The sending domain to check (default: the domain of DEFAULT_FROM_EMAIL).",
+            show_default=False,
+        ),
+    ] = None,
+    nameserver: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nameserver",
+            metavar="IP[:PORT]",
+            help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Time allowed for all the lookups together.",
+        ),
+    ] = 5.0,
+    env_file: EnvFileOption = None,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+    strict: StrictOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Check the DNS records that decide whether invitations are delivered or junked.
+
+    For the sending domain (DEFAULT_FROM_EMAIL's, or --domain): it exists, MX, SPF (one record,
+    at most 10 lookups, authorises the provider of EMAIL_HOST) and DMARC; for EMAIL_HOST: an
+    A or AAAA record. -v shows every record read.
+
+    Example: mailcheck dns --domain example.com --nameserver 1.1.1.1 -v
+    """
+    from interview_mailcheck.commands.dns import dns_report
+
+    report = dns_report(
+        env_file, domain=domain, nameservers=nameserver or (), timeout=timeout, strict=strict
+    )
+    emit(report, json, verbose)
+
+
 def main() -> None:
     """The console script: run the app, and make sure no Python traceback escapes."""
     with contextlib.suppress(AttributeError):

@@ -1,0 +1,1 @@
+"""Peers that tests start on loopback (reused by several test modules)."""

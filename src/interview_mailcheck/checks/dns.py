@@ -1,0 +1,611 @@
+"""Deliverability records in DNS: `mailcheck dns` (and later `mailcheck doctor`).
+
+For the sending domain (DEFAULT_FROM_EMAIL's, or --domain): it exists, it has MX records
+and no null MX, one SPF record within the 10-lookup limit that authorises the provider, and a
+well-formed DMARC record. For EMAIL_HOST: it has an address.
+
+`check_dns(target, lookup)` is the whole check: `lookup(name, rdtype)` is
+`adapters.dns.DnsClient.lookup` (or anything answering the same way). A lookup that gets no
+answer raises `DnsUnavailable`; the part it was checking becomes one `dns.E008` finding,
+never a verdict about records that were not read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from interview_mailcheck.adapters.dns import Answer, DnsUnavailable, domain_name
+from interview_mailcheck.checks.config import MailConfig, email_address
+from interview_mailcheck.errors import InputError
+from interview_mailcheck.findings import Finding, Level, Rule
+from interview_mailcheck.providers import PROVIDERS, Provider
+
+ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
+
+Lookup = Callable[[str, str], Answer]
+
+SPF_LOOKUP_LIMIT = 10
+"""RFC 7208 4.6.4: at most 10 mechanisms and modifiers that query DNS."""
+SPF_LOOKUP_TERMS = frozenset({"include", "a", "mx", "ptr", "exists"})
+"""The mechanisms that count towards the limit; the `redirect` modifier counts too."""
+SPF_FOLLOW_CAP = 50
+"""Stop following includes after this many lookups (an include loop never ends)."""
+DMARC_POLICIES = frozenset({"none", "quarantine", "reject"})
+
+# --- Rules -----------------------------------------------------------------------------------
+
+DOMAIN_NXDOMAIN = Rule(
+    id="dns.E001",
+    level=ERROR,
+    title="The sending domain does not exist (NXDOMAIN)",
+    message="{domain} does not exist (NXDOMAIN): receiving servers refuse mail from it",
+    hint="Check the domain in {source} for a typo; a domain must be registered to send mail",
+    explanation=(
+        "The nameserver answered NXDOMAIN for the domain of the From address: the name does not "
+        "exist in DNS. Receiving servers look up the sender's domain and refuse mail from a "
+        "domain that does not exist, and candidates' replies have nowhere to go. This is "
+        "usually a typo in DEFAULT_FROM_EMAIL, or a domain whose registration has lapsed."
+    ),
+)
+NO_MX = Rule(
+    id="dns.E002",
+    level=ERROR,
+    title="The sending domain has no MX record",
+    message="{domain} has no MX record: replies and bounces cannot reach it",
+    hint="Publish an MX record for {domain} pointing at the server that receives its mail",
+    explanation=(
+        "Mail from a domain that cannot receive mail looks like spam: many receivers check that "
+        "the sender's domain has an MX record, and candidates' replies to an invitation and "
+        "bounces for mistyped addresses are lost. (RFC 5321 lets a sender fall back to the "
+        "domain's A record, but receivers judging a sender do not count on it.)"
+    ),
+)
+NULL_MX = Rule(
+    id="dns.E003",
+    level=ERROR,
+    title="The sending domain publishes a null MX: it accepts no mail",
+    message="{domain} publishes a null MX ('0 .'), declaring that it sends and receives no mail",
+    hint="Send from a domain that receives mail, or replace the null MX with real MX records",
+    explanation=(
+        "A null MX (RFC 7505: a single MX record '0 .') states that a domain accepts no mail. "
+        "RFC 7505 section 4.2 tells receiving servers to refuse mail whose sender is at such a "
+        "domain, since no reply or bounce could be delivered."
+    ),
+)
+HOST_NO_ADDRESS = Rule(
+    id="dns.E004",
+    level=ERROR,
+    title="EMAIL_HOST has no address (no A or AAAA record)",
+    message="EMAIL_HOST {host} {problem}: the app cannot connect to it",
+    hint="Check EMAIL_HOST for a typo against your provider's documentation (e.g. smtp.gmail.com)",
+    explanation=(
+        "To send, Django connects to EMAIL_HOST, which must resolve to an IPv4 (A) or IPv6 "
+        "(AAAA) address. Without one, every send fails with 'Name or service not known' "
+        "(socket.gaierror) before any SMTP is spoken."
+    ),
+)
+SPF_MULTIPLE = Rule(
+    id="dns.E005",
+    level=ERROR,
+    title="The sending domain has more than one SPF record",
+    message=(
+        "{domain} has {count} SPF records: receivers stop with a permanent error "
+        "(RFC 7208 permerror) and SPF fails for every message"
+    ),
+    hint="Merge them into one TXT record starting with v=spf1, with one include: per service",
+    explanation=(
+        "RFC 7208 section 4.5: if more than one TXT record at a domain starts with 'v=spf1', "
+        "the result is permerror, which receivers treat as a failure. It usually happens when "
+        "a second service's set-up guide says 'add this TXT record' and the old one stays. "
+        "Keep one record and put every sender's include: in it."
+    ),
+)
+SPF_TOO_MANY_LOOKUPS = Rule(
+    id="dns.E006",
+    level=ERROR,
+    title="The SPF record needs more than 10 DNS lookups",
+    message=(
+        "{domain}'s SPF record needs {count} DNS lookups once its includes and redirects are "
+        "followed; the limit is 10, past which receivers stop with a permanent error"
+    ),
+    hint=(
+        "Remove includes of services that no longer send for {domain}, or replace a, mx and "
+        "ptr terms with ip4:/ip6: ranges"
+    ),
+    explanation=(
+        "RFC 7208 section 4.6.4 limits an SPF check to 10 terms that query DNS: the include, "
+        "a, mx, ptr and exists mechanisms and the redirect modifier, counted through every "
+        "included record. Past 10 the result is permerror and SPF fails, for every message. "
+        "Each provider's include costs one lookup plus those inside its own record (Google's "
+        "_spf.google.com costs 4). mailcheck counts the terms of every record it can reach, as "
+        "checkdmarc and most validators do."
+    ),
+)
+DMARC_MALFORMED = Rule(
+    id="dns.E007",
+    level=ERROR,
+    title="The DMARC record is malformed",
+    message="_dmarc.{domain} holds a malformed DMARC record ({problem}): receivers ignore it",
+    hint=(
+        "Publish one TXT record at _dmarc.{domain} such as "
+        "'v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}'"
+    ),
+    explanation=(
+        "A DMARC record (RFC 7489) is one TXT record at _dmarc.<domain> that starts exactly "
+        "with 'v=DMARC1', followed by tag=value pairs separated by semicolons, with a policy "
+        "p=none, quarantine or reject. Receivers discard records that do not start with "
+        "v=DMARC1, and apply none when there are several; a domain with a broken record is "
+        "treated as one without DMARC, which bulk-sender rules at Gmail and Yahoo require."
+    ),
+)
+UNCHECKED = Rule(
+    id="dns.E008",
+    level=ERROR,
+    title="The DNS records could not be checked",
+    message="DNS records could not be checked ({parts}): {reason}",
+    hint="Check the network, pass --nameserver IP, or allow a longer --timeout",
+    explanation=(
+        "mailcheck got no usable answer from the nameserver: it did not answer within the "
+        "--timeout (shared by all the queries of a run), it answered with an error such as "
+        "SERVFAIL, or none is configured. Nothing is known about the records it could not "
+        "read, so it reports them as unchecked rather than missing."
+    ),
+)
+SPF_MISSING = Rule(
+    id="dns.W001",
+    level=WARNING,
+    title="The sending domain has no SPF record",
+    message=(
+        "{domain} has no SPF record: receivers cannot tell which servers may send for it, and "
+        "large mailbox providers junk or refuse unauthenticated mail"
+    ),
+    hint="Publish one TXT record at {domain}: {suggestion}",
+    explanation=(
+        "SPF (RFC 7208) is a TXT record starting with 'v=spf1' that lists the servers allowed "
+        "to send mail for a domain. Gmail and Yahoo require SPF or DKIM of every sender, and "
+        "both of bulk senders; without either, invitations land in spam or are refused."
+    ),
+)
+SPF_PROVIDER_MISSING = Rule(
+    id="dns.W002",
+    level=WARNING,
+    title="The SPF record does not authorise the configured provider",
+    message=(
+        "{domain}'s SPF record does not authorise {provider} ({expected}): invitations sent "
+        "through {host} may fail SPF"
+    ),
+    hint="Add include:{include} to the SPF record of {domain}, before its final all",
+    explanation=(
+        "The SPF record lists who may send for the domain; mail from a server it does not "
+        "list fails SPF, and unless DKIM passes for the same domain, DMARC fails too. Each "
+        "provider publishes an include for its servers (Google _spf.google.com, Microsoft "
+        "spf.protection.outlook.com, Amazon SES amazonses.com, ...). Providers that send "
+        "with their own bounce domain (SES, SendGrid and Mailgun without a custom MAIL FROM) "
+        "are checked against theirs instead: if DKIM for your domain is set up there, this "
+        "warning can be ignored."
+    ),
+)
+DMARC_MISSING = Rule(
+    id="dns.W003",
+    level=WARNING,
+    title="The sending domain has no DMARC record",
+    message=(
+        "{domain} has no DMARC record (at _dmarc.{domain}), which Gmail and Yahoo require of "
+        "bulk senders"
+    ),
+    hint=(
+        "Publish a TXT record at _dmarc.{domain}, to start "
+        "'v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}'"
+    ),
+    explanation=(
+        "DMARC (RFC 7489) tells receivers what to do with mail that fails SPF and DKIM for "
+        "the domain, and where to send reports. Since 2024 Gmail and Yahoo require a DMARC "
+        "record of bulk senders, and without one mail forged in the domain's name cannot be "
+        "refused. Start with p=none to receive reports, then tighten the policy."
+    ),
+)
+DMARC_POLICY_NONE = Rule(
+    id="dns.I001",
+    level=INFO,
+    title="The DMARC policy is p=none (monitoring only)",
+    message="{domain}'s DMARC policy is p=none: receivers report failing mail but deliver it",
+    hint="Once the reports show your own mail passing, move to p=quarantine, then p=reject",
+    explanation=(
+        "p=none is the right first step: receivers send reports and change nothing. It meets "
+        "the bulk-sender requirement, but forged mail in the domain's name still reaches "
+        "candidates; tighten it once the reports show all legitimate mail passing."
+    ),
+)
+PROVIDER_DOMAIN = Rule(
+    id="dns.I002",
+    level=INFO,
+    title="The sending domain is a mail provider's own: its records are not judged",
+    message="{domain} is {provider}'s own domain: its MX, SPF and DMARC records are not yours",
+    hint="Nothing to do; to send from your own domain, set DEFAULT_FROM_EMAIL to an address at it",
+    explanation=(
+        "Addresses at gmail.com, outlook.com, yahoo.com and the like are sent through the "
+        "provider's own servers, which its own SPF and DMARC records authorise. They are not "
+        "yours to change, so mailcheck does not judge them."
+    ),
+)
+
+
+# --- What is checked ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DnsTarget:
+    """The names `mailcheck dns` looks up, and why one is left out."""
+
+    domain: str | None
+    """The sending domain, IDNA-encoded, lower case; None when there is none to check."""
+    domain_source: str
+    """Where the domain came from ('--domain', 'DEFAULT_FROM_EMAIL'), or why there is none."""
+    host: str | None
+    """EMAIL_HOST when it is a name to look up in DNS."""
+    host_note: str = ""
+    """Why EMAIL_HOST is not looked up (unset, an IP address, a single-label name)."""
+    host_invalid: bool = False
+    """EMAIL_HOST is set but is not a valid host name (reported as dns.E004)."""
+    provider: Provider | None = None
+    """The provider, chosen by EMAIL_HOST."""
+    raw_host: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.domain is None and self.host is None and not self.host_invalid
+
+
+def target_for(config: MailConfig, domain_option: str | None = None) -> DnsTarget:
+    """What to check for these settings; raises InputError for a --domain that is not a name."""
+    domain: str | None = None
+    if domain_option is not None:
+        domain, source = domain_name(domain_option, "--domain"), "--domain"
+    elif "DEFAULT_FROM_EMAIL" in config.placeholders:
+        source = "DEFAULT_FROM_EMAIL is a placeholder"
+    elif not config.from_email:
+        source = "DEFAULT_FROM_EMAIL is not set"
+    elif (address := email_address(config.from_email)) is None:
+        source = "DEFAULT_FROM_EMAIL is not a valid address"
+    else:
+        domain = domain_name(address.rsplit("@", 1)[1], "the domain of DEFAULT_FROM_EMAIL")
+        source = "DEFAULT_FROM_EMAIL"
+    host, note, invalid = _host(config)
+    return DnsTarget(domain, source, host, note, invalid, config.provider, config.host)
+
+
+def _host(config: MailConfig) -> tuple[str | None, str, bool]:
+    raw = config.host.strip()
+    if not raw:
+        return None, "EMAIL_HOST is not set", False
+    if "EMAIL_HOST" in config.placeholders:
+        return None, "EMAIL_HOST is a placeholder", False
+    try:
+        ipaddress.ip_address(raw.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return None, "EMAIL_HOST is an IP address: nothing to look up", False
+    try:
+        host = domain_name(raw, "EMAIL_HOST")
+    except InputError:
+        return None, "", True
+    if "." not in host:
+        return None, f"EMAIL_HOST {host} is a local name (hosts file, container network)", False
+    return host, "", False
+
+
+# --- The checks ------------------------------------------------------------------------------
+
+
+def check_dns(target: DnsTarget, lookup: Lookup) -> list[Finding]:
+    """Every DNS check for `target`; parts whose records could not be read become dns.E008."""
+    parts = _Parts()
+    findings: list[Finding] = []
+    domain = target.domain
+    if domain is not None:
+        owner = _own_domain_provider(domain)
+        if owner is not None:
+            findings.append(PROVIDER_DOMAIN.finding(domain, domain=domain, provider=owner.name))
+        else:
+            findings += _check_domain(domain, target, lookup, parts)
+    if target.host is not None or target.host_invalid:
+        part = f"address of {target.host or target.raw_host}"
+        findings += parts.run(part, lambda: check_host_address(target, lookup))
+    return findings + parts.unchecked()
+
+
+def _check_domain(domain: str, target: DnsTarget, lookup: Lookup, parts: _Parts) -> list[Finding]:
+    findings = parts.run(f"MX of {domain}", lambda: check_mx(domain, target.domain_source, lookup))
+    if any(finding.id == DOMAIN_NXDOMAIN.id for finding in findings):
+        return findings  # nothing else to ask about a domain that does not exist
+    host = target.host or target.raw_host
+    findings += parts.run(
+        f"SPF of {domain}", lambda: check_spf(domain, target.provider, host, lookup)
+    )
+    findings += parts.run(f"DMARC of {domain}", lambda: check_dmarc(domain, lookup))
+    return findings
+
+
+@dataclass
+class _Parts:
+    """Runs each part of the check; one whose records could not be read is set aside."""
+
+    failures: dict[str, list[tuple[str, DnsUnavailable]]] = field(default_factory=dict)
+    """reason -> (part, failure): one dns.E008 per reason, naming every part it stopped."""
+
+    def run(self, part: str, check: Callable[[], list[Finding]]) -> list[Finding]:
+        try:
+            return check()
+        except DnsUnavailable as failure:
+            self.failures.setdefault(failure.reason, []).append((part, failure))
+            return []
+
+    def unchecked(self) -> list[Finding]:
+        findings = []
+        for reason, failures in self.failures.items():
+            names = [part for part, _ in failures]
+            findings.append(
+                UNCHECKED.finding(
+                    "DNS",
+                    evidence={
+                        "not checked": names,
+                        "unanswered": [failure.query for _, failure in failures],
+                    },
+                    hint=_UNCHECKED_HINTS.get(failures[0][1].kind, UNCHECKED.hint),
+                    parts=", ".join(names),
+                    reason=reason,
+                )
+            )
+        return findings
+
+
+_UNCHECKED_HINTS: Mapping[str, str] = {
+    "server_failed": (
+        "The nameserver could not resolve these names: the domain's own nameservers may be "
+        "down or misconfigured (check with `dig`), or try another --nameserver"
+    ),
+    "unreachable": "Check the --nameserver address and port, and the network",
+    "no_configuration": "Pass --nameserver IP (e.g. --nameserver 1.1.1.1)",
+}
+
+
+def _own_domain_provider(domain: str) -> Provider | None:
+    for provider in PROVIDERS:
+        if domain in provider.own_domains:
+            return provider
+    return None
+
+
+def check_mx(domain: str, source: str, lookup: Lookup) -> list[Finding]:
+    answer = lookup(domain, "MX")
+    evidence = {answer.query: answer.shown()}
+    if answer.status == "nxdomain":
+        return [DOMAIN_NXDOMAIN.finding(domain, evidence=evidence, domain=domain, source=source)]
+    if not answer.records:
+        return [NO_MX.finding(domain, evidence=evidence, domain=domain)]
+    if any(record.split()[-1] == "." for record in answer.records):
+        return [NULL_MX.finding(domain, evidence=evidence, domain=domain)]
+    return []
+
+
+def check_host_address(target: DnsTarget, lookup: Lookup) -> list[Finding]:
+    if target.host is None:
+        problem = "is not a valid host name"
+        return [
+            HOST_NO_ADDRESS.finding(
+                "EMAIL_HOST", evidence={}, host=repr(target.raw_host), problem=problem
+            )
+        ]
+    host = target.host
+    answers = [lookup(host, "A")]
+    if answers[0].status != "nxdomain":
+        answers.append(lookup(host, "AAAA"))
+    if any(answer.records for answer in answers):
+        return []
+    problem = (
+        "does not exist (NXDOMAIN)"
+        if answers[0].status == "nxdomain"
+        else "has no A or AAAA record"
+    )
+    evidence = {answer.query: answer.shown() for answer in answers}
+    return [HOST_NO_ADDRESS.finding("EMAIL_HOST", evidence=evidence, host=host, problem=problem)]
+
+
+# --- SPF --------------------------------------------------------------------------------------
+
+
+def spf_records(answer: Answer) -> list[str]:
+    """The TXT records that are SPF records (RFC 7208 4.5: 'v=spf1' then a space or the end)."""
+    return [
+        record
+        for record in answer.records
+        if record.lower() == "v=spf1" or record.lower().startswith("v=spf1 ")
+    ]
+
+
+@dataclass
+class SpfWalk:
+    """What following an SPF record's includes and redirects found."""
+
+    lookups: int = 0
+    targets: list[str] = field(default_factory=list)
+    """Every include: and redirect= domain reached, in order."""
+    records: dict[str, Any] = field(default_factory=dict)
+    """The records read, as evidence: '<name> TXT' -> records."""
+    complete: bool = True
+    """False when the walk stopped at SPF_FOLLOW_CAP."""
+
+
+def spf_term(term: str) -> tuple[str, str]:
+    """A term's name and domain: ('include', 'x.test') for '+include:x.test', ('a', '') for 'a/24'.
+
+    Modifiers come out the same way: ('redirect', 'x.test') for 'redirect=x.test'.
+    """
+    body = term[1:] if term[:1] in "+-~?" else term
+    match = re.match(r"([A-Za-z][A-Za-z0-9_.-]*)(?:([:=/])(.*))?$", body)
+    if not match:
+        return "", body
+    name, separator, value = match.group(1).lower(), match.group(2), match.group(3) or ""
+    return name, value if separator in (":", "=") else ""
+
+
+def walk_spf(record: str, lookup: Lookup) -> SpfWalk:
+    """Count the DNS-querying terms of `record` and of every record it includes or redirects to."""
+    walk = SpfWalk()
+    _walk(record, lookup, walk)
+    return walk
+
+
+def _walk(record: str, lookup: Lookup, walk: SpfWalk) -> None:
+    terms = [spf_term(term) for term in record.split()[1:]]
+    has_all = any(name == "all" for name, _ in terms)
+    for name, value in terms:
+        if name in SPF_LOOKUP_TERMS:
+            walk.lookups += 1
+            if name == "include" and value:
+                _follow(value, lookup, walk)
+    redirect = next((value for name, value in terms if name == "redirect"), None)
+    # RFC 7208 6.1: a redirect is ignored when the record has an 'all' mechanism.
+    if redirect is not None and not has_all:
+        walk.lookups += 1
+        _follow(redirect, lookup, walk)
+
+
+def _follow(target: str, lookup: Lookup, walk: SpfWalk) -> None:
+    target = target.lower().rstrip(".")
+    walk.targets.append(target)
+    if walk.lookups > SPF_FOLLOW_CAP:
+        walk.complete = False
+        return
+    if "%" in target:  # a macro: expanded per message, nothing to follow statically
+        return
+    answer = lookup(target, "TXT")
+    records = spf_records(answer)
+    walk.records[answer.query] = answer.shown() if len(records) != 1 else records
+    if len(records) == 1:
+        _walk(records[0], lookup, walk)
+
+
+def authorises(walk: SpfWalk, provider: Provider) -> bool:
+    """Whether an include or redirect reached is one of the provider's (or below it)."""
+    return any(
+        target == include or target.endswith("." + include)
+        for target in walk.targets
+        for include in provider.spf_includes
+    )
+
+
+def check_spf(domain: str, provider: Provider | None, host: str, lookup: Lookup) -> list[Finding]:
+    answer = lookup(domain, "TXT")
+    records = spf_records(answer)
+    evidence: dict[str, Any] = {answer.query: answer.shown()}
+    if not records:
+        suggestion = (
+            f"'v=spf1 include:{provider.spf_includes[0]} ~all'"
+            if provider and provider.spf_includes
+            else "'v=spf1' with your provider's include: and '~all'"
+        )
+        return [
+            SPF_MISSING.finding(domain, evidence=evidence, domain=domain, suggestion=suggestion)
+        ]
+    if len(records) > 1:
+        evidence = {answer.query: records}
+        return [SPF_MULTIPLE.finding(domain, evidence=evidence, domain=domain, count=len(records))]
+    walk = walk_spf(records[0], lookup)
+    evidence = {answer.query: records, **walk.records}
+    findings: list[Finding] = []
+    if walk.lookups > SPF_LOOKUP_LIMIT:
+        count = str(walk.lookups) if walk.complete else f"more than {SPF_FOLLOW_CAP}"
+        findings.append(
+            SPF_TOO_MANY_LOOKUPS.finding(
+                domain, evidence={**evidence, "lookups": walk.lookups}, domain=domain, count=count
+            )
+        )
+    if provider and provider.spf_includes and walk.complete and not authorises(walk, provider):
+        includes = provider.spf_includes
+        expected = " or ".join(f"include:{include}" for include in includes)
+        findings.append(
+            SPF_PROVIDER_MISSING.finding(
+                domain,
+                evidence={answer.query: records, "includes reached": walk.targets or "none"},
+                domain=domain,
+                expected=expected,
+                include=includes[0],
+                provider=provider.name,
+                host=host,
+            )
+        )
+    return findings
+
+
+# --- DMARC ------------------------------------------------------------------------------------
+
+_DMARC_VERSION = re.compile(r"^v[ \t]*=[ \t]*DMARC1[ \t]*(;|$)")
+_DMARC_TAG = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[ \t]*=[ \t]*(.*)$", re.DOTALL)
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def dmarc_problems(record: str) -> tuple[dict[str, str], list[str]]:
+    """The tags of a DMARC record and what is wrong with it (empty when well formed)."""
+    parts = [part.strip() for part in record.split(";")]
+    if parts and parts[-1] == "":
+        parts.pop()
+    tags: dict[str, str] = {}
+    problems: list[str] = []
+    for part in parts:
+        match = _DMARC_TAG.match(part)
+        if not match:
+            problems.append(f"{part!r} is not a tag=value pair")
+            continue
+        tags.setdefault(match.group(1).lower(), match.group(2).strip())
+    policy = tags.get("p")
+    if policy is None:
+        problems.append("no p= policy tag")
+    elif policy.lower() not in DMARC_POLICIES:
+        problems.append(f"p={policy} is not none, quarantine or reject")
+    if "sp" in tags and tags["sp"].lower() not in DMARC_POLICIES:
+        problems.append(f"sp={tags['sp']} is not none, quarantine or reject")
+    for tag in ("adkim", "aspf"):
+        if tag in tags and tags[tag].lower() not in ("r", "s"):
+            problems.append(f"{tag}={tags[tag]} is not r or s")
+    if "pct" in tags and not (tags["pct"].isdigit() and 0 <= int(tags["pct"]) <= 100):
+        problems.append(f"pct={tags['pct']} is not a number from 0 to 100")
+    for tag in ("rua", "ruf"):
+        for uri in filter(None, (uri.strip() for uri in tags.get(tag, "").split(","))):
+            if not _URI_SCHEME.match(uri):
+                problems.append(f"{tag}={uri} lacks the mailto: prefix")
+    return tags, problems
+
+
+def check_dmarc(domain: str, lookup: Lookup) -> list[Finding]:
+    answer = lookup(f"_dmarc.{domain}", "TXT")
+    evidence = {answer.query: answer.shown()}
+    if not answer.records:
+        return [DMARC_MISSING.finding(domain, evidence=evidence, domain=domain)]
+    records = [record for record in answer.records if _DMARC_VERSION.match(record.strip())]
+    if len(records) != 1:
+        problem = (
+            f"{len(records)} records start with v=DMARC1; receivers apply none of them"
+            if records
+            else "no record starts with exactly 'v=DMARC1'"
+        )
+        return [
+            DMARC_MALFORMED.finding(
+                f"_dmarc.{domain}", evidence=evidence, domain=domain, problem=problem
+            )
+        ]
+    tags, problems = dmarc_problems(records[0].strip())
+    if problems:
+        return [
+            DMARC_MALFORMED.finding(
+                f"_dmarc.{domain}", evidence=evidence, domain=domain, problem="; ".join(problems)
+            )
+        ]
+    if tags["p"].lower() == "none":
+        return [DMARC_POLICY_NONE.finding(domain, evidence=evidence, domain=domain)]
+    return []
