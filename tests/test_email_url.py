@@ -64,7 +64,7 @@ def test_breaking_characters_fail_in_the_loaders_and_are_named(url: str) -> None
     with pytest.raises(ValueError, match="Port could not be cast"):
         dj_email_url.parse(url)
     parsed = parse_email_url(url)
-    assert parsed.broken == [url.split(":")[2][1]]
+    assert parsed.broken == (url.split(":")[2][1],)
 
 
 def test_password_is_masked_for_display() -> None:

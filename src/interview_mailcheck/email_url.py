@@ -9,7 +9,9 @@ then fail at start-up with "Port could not be cast to integer value".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
@@ -45,19 +47,18 @@ AMBIGUOUS = {"+": "%2B", "@": "%40", " ": "%20"}
 """Characters some loaders or versions read differently; percent-encoding is always safe."""
 
 
-@dataclass(frozen=True)
-class EmailUrl:
+class EmailUrl(NamedTuple):
     values: dict[str, str]
     """EMAIL_* settings the URL yields, as strings like the other settings."""
     scheme: str
     known_scheme: bool
-    broken: list[str] = field(default_factory=list)
+    broken: tuple[str, ...] = ()
     """Unescaped characters that break the URL, in the user or password (never their values)."""
-    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    ambiguous: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     """Part ('user' or 'password') -> characters read differently by some loaders."""
     error: str = ""
     """Why the URL cannot be parsed at all."""
-    one_loader: list[tuple[str, str]] = field(default_factory=list)
+    one_loader: tuple[tuple[str, str], ...] = ()
     """(what only one of the two loaders understands, how to write it for both)."""
 
 
@@ -81,10 +82,10 @@ def parse_email_url(raw: str) -> EmailUrl:
     known = scheme in SCHEMES
     userinfo = _userinfo(text)
     user_raw, _, password_raw = userinfo.partition(":")
-    broken = sorted({c for c in userinfo if c in BREAKING}, key="/?#".index)
-    ambiguous: dict[str, list[str]] = {}
+    broken = tuple(sorted({c for c in userinfo if c in BREAKING}, key="/?#".index))
+    ambiguous: dict[str, tuple[str, ...]] = {}
     for part, value in (("user", user_raw), ("password", password_raw)):
-        found = [c for c in AMBIGUOUS if c in value]
+        found = tuple(c for c in AMBIGUOUS if c in value)
         if found:
             ambiguous[part] = found
     if not scheme:
@@ -120,7 +121,9 @@ def parse_email_url(raw: str) -> EmailUrl:
         values["DEFAULT_FROM_EMAIL"] = query["_default_from_email"][0]
     if "_server_email" in query:
         values["SERVER_EMAIL"] = query["_server_email"][0]
-    return EmailUrl(values, scheme, known, broken, ambiguous, one_loader=_one_loader(scheme, query))
+    return EmailUrl(
+        values, scheme, known, broken, ambiguous, one_loader=tuple(_one_loader(scheme, query))
+    )
 
 
 def _one_loader(scheme: str, query: dict[str, list[str]]) -> list[tuple[str, str]]:
@@ -164,7 +167,7 @@ def _one_loader(scheme: str, query: dict[str, list[str]]) -> list[tuple[str, str
     return notes
 
 
-def encoded(characters: list[str]) -> str:
+def encoded(characters: tuple[str, ...]) -> str:
     """ "'+' as %2B, '/' as %2F" for the characters found."""
     table = {**BREAKING, **AMBIGUOUS}
     return ", ".join(f"'{c}' as {table[c]}" for c in characters)

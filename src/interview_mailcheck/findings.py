@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 ID_PATTERN = re.compile(r"^[a-z][a-z_]*\.[EWI][0-9]{3}$")
 
@@ -31,15 +31,17 @@ class Level(IntEnum):
         return self.name[0]
 
 
-@dataclass(frozen=True)
-class Finding:
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Finding(NamedTuple):
     id: str
     level: Level
     message: str
     hint: str
     subject: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    context: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = EMPTY
+    context: Mapping[str, Any] = EMPTY
     """Where the finding belongs when a command checks many things: e.g. `interview_id`, or
     `step` and `duration_ms`. Rendered as top-level keys of the finding in JSON."""
 
@@ -47,20 +49,29 @@ class Finding:
 _RULES: list[Rule] = []
 
 
-@dataclass(frozen=True)
 class Rule:
-    """A catalogue entry: what one finding id means and how to fix it."""
+    """A catalogue entry: what one finding id means and how to fix it.
 
-    id: str
-    level: Level
-    title: str
-    hint: str
-    explanation: str
-    message: str = ""
-    """A str.format template for the finding's message; the title when empty."""
+    A plain class rather than a dataclass: every command imports dozens of rules, and start-up
+    time is a feature (see bench/config_startup.py).
+    """
 
-    def __post_init__(self) -> None:
+    __slots__ = ("explanation", "hint", "id", "level", "message", "title")
+
+    def __init__(
+        self, *, id: str, level: Level, title: str, hint: str, explanation: str, message: str = ""
+    ) -> None:
+        self.id = id
+        self.level = level
+        self.title = title
+        self.hint = hint
+        self.explanation = explanation
+        self.message = message
+        """A str.format template for the finding's message; the title when empty."""
         _RULES.append(self)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r})"
 
     def finding(
         self,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 Mode = Literal["starttls", "ssl"]
 UserRule = Literal["address", "apikey", "any"]
@@ -20,8 +20,7 @@ FromRule = Literal["rewritten", "must_be_login", "must_be_owned", "any"]
 MODE_LABEL: Mapping[str, str] = {"starttls": "STARTTLS", "ssl": "implicit TLS", "plain": "no TLS"}
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(NamedTuple):
     key: str
     name: str
     hosts: tuple[str, ...]
@@ -30,7 +29,7 @@ class Provider:
     """What EMAIL_HOST_USER and EMAIL_HOST_PASSWORD must be, in one sentence."""
     host_pattern: str = ""
     """A regular expression for regional host names, matched whole."""
-    unsupported_ports: Mapping[int, str] = field(default_factory=dict)
+    unsupported_ports: Mapping[int, str] = MappingProxyType({})
     user_rule: UserRule = "any"
     password_rule: PasswordRule = "any"
     from_rule: FromRule = "any"
@@ -215,8 +214,7 @@ ReplyKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class ReplyRule:
+class ReplyRule(NamedTuple):
     """One known server reply: matched by code, enhanced status and a fragment of the text."""
 
     code: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from interview_mailcheck.exitcodes import ExitCode
 from interview_mailcheck.findings import Finding, Level
@@ -11,8 +11,7 @@ from interview_mailcheck.findings import Finding, Level
 SCHEMA_VERSION = 1
 
 
-@dataclass
-class Section:
+class Section(NamedTuple):
     """Detail rows about the run (settings read, steps walked).
 
     In JSON under `key`; in text under the heading `title`.
@@ -25,7 +24,7 @@ class Section:
     """Shown in text output without -v."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Report:
     command: str
     findings: list[Finding]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from interview_mailcheck import redact
 from interview_mailcheck.adapters.envfile import EnvFile, read_env_file
@@ -35,8 +35,7 @@ ENV_FILE_VARIABLE = "MAILCHECK_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     name: str
     value: str | None
     """What the app sees; None when the variable is set nowhere."""
@@ -58,8 +57,7 @@ class Setting:
         return "not set" if self.value is None else repr(self.value)
 
 
-@dataclass(frozen=True)
-class Shadow:
+class Shadow(NamedTuple):
     """A variable set in the environment that hides a different value in the file."""
 
     name: str
@@ -68,8 +66,7 @@ class Shadow:
     file_line: int
 
 
-@dataclass(frozen=True)
-class MailSettings:
+class MailSettings(NamedTuple):
     values: Mapping[str, Setting]
     env_file_path: Path
     env_file: EnvFile | None

@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dotenv.main import DotEnv
 from dotenv.parser import parse_stream
@@ -22,8 +22,7 @@ logging.getLogger("dotenv.main").addHandler(logging.NullHandler())
 logging.getLogger("dotenv.main").propagate = False
 
 
-@dataclass(frozen=True)
-class EnvBinding:
+class EnvBinding(NamedTuple):
     """One statement of the file as python-dotenv parsed it."""
 
     key: str | None
@@ -35,8 +34,7 @@ class EnvBinding:
     """python-dotenv could not parse the statement and skipped it."""
 
 
-@dataclass(frozen=True)
-class EnvFile:
+class EnvFile(NamedTuple):
     path: Path
     text: str
     bindings: tuple[EnvBinding, ...]

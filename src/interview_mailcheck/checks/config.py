@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from interview_mailcheck import redact
@@ -667,8 +667,7 @@ NO_ENV_FILE = Rule(
 # --- Interpretation ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MailConfig:
+class MailConfig(NamedTuple):
     """The settings as Django and the app will read them."""
 
     settings: MailSettings
@@ -684,7 +683,7 @@ class MailConfig:
     from_email: str
     timeout: float | None
     provider: Provider | None
-    placeholders: frozenset[str] = field(default_factory=frozenset)
+    placeholders: frozenset[str] = frozenset()
     email_url: EmailUrl | None = None
     """The parsed EMAIL_URL when one is set; its values are already in `settings`."""
     url_conflicts: tuple[tuple[str, str, str], ...] = ()
@@ -799,7 +798,7 @@ def apply_email_url(
         if current is not None and not _same(name, current, value):
             conflicts.append((name, current, value))
         values[name] = Setting(name, value, origin)
-    return replace(settings, values=values), url, tuple(conflicts)
+    return settings._replace(values=values), url, tuple(conflicts)
 
 
 def interpret(settings: MailSettings) -> MailConfig:
@@ -1282,8 +1281,7 @@ SMTP_ONLY_CHECKS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class ConfigResult:
+class ConfigResult(NamedTuple):
     config: MailConfig
     findings: list[Finding]
 
