@@ -261,3 +261,35 @@ def test_env_file_with_a_read_error(run_cli: RunCli) -> None:
     result = run_cli("config", "--env-file", "/proc/self/mem")
     assert result.exit_code == 2
     assert result.stderr.startswith("mailcheck: error: env file cannot be read: /proc/self/mem")
+
+
+def test_every_command_help_ends_with_an_example(run_cli: RunCli) -> None:
+    import typer.main
+
+    from interview_mailcheck.cli import app
+
+    names = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"config", "send-test", "dns", "doctor", "explain", "checks"} <= set(names)
+    for name in names:
+        result = run_cli(name, "--help")
+        assert result.exit_code == 0
+        assert "Example: mailcheck " in result.stdout, name
+
+
+def test_shell_completion_script_and_protocol(tmp_path: Path) -> None:
+    """The script Typer installs, and the completion it answers (as bash would ask)."""
+    script = _subprocess("--show-completion", "bash", cwd=tmp_path)
+    assert script.returncode == 0 and "_MAILCHECK_COMPLETE=complete_bash" in script.stdout
+    completed = subprocess.run(
+        [sys.executable, "-c", "from interview_mailcheck.cli import main; main()"],
+        env={
+            **os.environ,
+            "_MAILCHECK_COMPLETE": "complete_bash",
+            "COMP_WORDS": "mailcheck send-test --lo",
+            "COMP_CWORD": "2",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.stdout.split() == ["--login-only"]

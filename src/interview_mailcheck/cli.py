@@ -11,6 +11,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -104,7 +105,7 @@ def guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(report: Any, as_json: bool, verbose: bool) -> NoReturn:
+def emit(report: Any, as_json: bool, verbose: bool, output_format: str = "text") -> NoReturn:
     """Render the report to stdout and exit with its status."""
     from interview_mailcheck.render import (
         RenderOptions,
@@ -113,9 +114,9 @@ def emit(report: Any, as_json: bool, verbose: bool) -> NoReturn:
         wants_color,
     )
 
-    name = "json" if as_json else "text"
+    name = "json" if as_json else output_format
     options = RenderOptions(
-        verbose=verbose, color=not as_json and wants_color(sys.stdout), width=terminal_width()
+        verbose=verbose, color=name == "text" and wants_color(sys.stdout), width=terminal_width()
     )
     sys.stdout.write(redact.scrub(get_renderer(name)(report, options)))
     sys.stdout.flush()
@@ -328,6 +329,119 @@ def dns(
         env_file, domain=domain, nameservers=nameserver or (), timeout=timeout, strict=strict
     )
     emit(report, json, verbose)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+@guarded
+def doctor(
+    settings_module: Annotated[
+        str | None,
+        typer.Option(
+            "--settings",
+            metavar="MODULE",
+            help="The app's Django settings module: adds its settings and a sessions audit.",
+            show_default=False,
+        ),
+    ] = None,
+    pythonpath: Annotated[
+        str | None,
+        typer.Option(
+            "--pythonpath",
+            metavar="DIR",
+            help="Where the app's code is (default: .).",
+            show_default=False,
+        ),
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Send the test message (default: log in only).")
+    ] = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Recipient with --send (default: EMAIL_HOST_USER).", show_default=False
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", help="Seconds per network step (dns: for all lookups).", show_default=False
+        ),
+    ] = None,
+    nameserver: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nameserver",
+            metavar="IP[:PORT]",
+            help="Nameserver for the dns section (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    cafile: Annotated[
+        Path | None,
+        typer.Option(
+            "--cafile",
+            help="A PEM CA bundle to trust in addition to the system's.",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="text for people, json for machines, github for Actions annotations."
+        ),
+    ] = OutputFormat.text,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            metavar="PATH",
+            help="Also write a JUnit XML report (a case per check).",
+            show_default=False,
+        ),
+    ] = None,
+    env_file: EnvFileOption = None,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+    strict: StrictOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Run every check that applies, in one report: the CI preflight.
+
+    Sections, fast ones first: config, dns, send-test (login only unless --send), and with
+    --settings the app's Django settings and an audit of upcoming interviews. A section that
+    cannot run because of an earlier one is reported as skipped with the reason.
+
+    Example: mailcheck doctor --format github --junit mailcheck.xml
+    """
+    from interview_mailcheck.commands.doctor import DoctorOptions
+    from interview_mailcheck.commands.doctor import doctor as run_doctor
+
+    options = DoctorOptions(
+        env_file=env_file,
+        settings_module=settings_module,
+        pythonpath=pythonpath,
+        send=send,
+        to=to,
+        timeout=timeout,
+        nameservers=tuple(nameserver or ()),
+        cafile=str(cafile) if cafile else None,
+        strict=strict,
+    )
+    report, run = run_doctor(options)
+    if junit is not None:
+        from interview_mailcheck.render.junit import render_junit
+
+        try:
+            junit.write_text(render_junit(run, strict=strict), encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write the JUnit file {junit}: {error.strerror}") from None
+    emit(report, json, verbose, output_format.value)
 
 
 def main() -> None:

@@ -1284,17 +1284,22 @@ SMTP_ONLY_CHECKS = frozenset(
 class ConfigResult(NamedTuple):
     config: MailConfig
     findings: list[Finding]
+    checks: tuple[tuple[str, list[Finding]], ...] = ()
+    """Each check that ran (by name, e.g. 'backend') with its findings, for JUnit reports."""
 
 
 def analyse(settings: MailSettings) -> ConfigResult:
     config = interpret(settings)
     skip_smtp = backend_kind(config.backend) == "api"
     findings: list[Finding] = []
+    ran: list[tuple[str, list[Finding]]] = []
     for check in CHECKS:
         if skip_smtp and check in SMTP_ONLY_CHECKS:
             continue
-        findings += check(config)
-    return ConfigResult(config, findings)
+        found = check(config)
+        ran.append((check.__name__.removeprefix("check_"), found))
+        findings += found
+    return ConfigResult(config, findings, tuple(ran))
 
 
 def settings_rows(config: MailConfig) -> list[dict[str, str]]:

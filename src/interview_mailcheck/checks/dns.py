@@ -302,9 +302,12 @@ def _host(config: MailConfig) -> tuple[str | None, str, bool]:
 # --- The checks ------------------------------------------------------------------------------
 
 
-def check_dns(target: DnsTarget, lookup: Lookup) -> list[Finding]:
-    """Every DNS check for `target`; parts whose records could not be read become dns.E008."""
-    parts = _Parts()
+def check_dns(target: DnsTarget, lookup: Lookup, ran: list[str] | None = None) -> list[Finding]:
+    """Every DNS check for `target`; parts whose records could not be read become dns.E008.
+
+    `ran`, when given, receives the name of each part checked (doctor's JUnit cases).
+    """
+    parts = _Parts(ran=ran if ran is not None else [])
     findings: list[Finding] = []
     domain = target.domain
     if domain is not None:
@@ -335,12 +338,15 @@ def _check_domain(domain: str, target: DnsTarget, lookup: Lookup, parts: _Parts)
 class _Parts:
     """Runs each part of the check; one whose records could not be read is set aside."""
 
+    ran: list[str] = field(default_factory=list)
     failures: dict[str, list[tuple[str, DnsUnavailable]]] = field(default_factory=dict)
     """reason -> (part, failure): one dns.E008 per reason, naming every part it stopped."""
 
     def run(self, part: str, check: Callable[[], list[Finding]]) -> list[Finding]:
+        """The part's findings, each marked with the part (doctor's JUnit report groups by it)."""
+        self.ran.append(part)
         try:
-            return check()
+            return [f._replace(context={**f.context, "part": part}) for f in check()]
         except DnsUnavailable as failure:
             self.failures.setdefault(failure.reason, []).append((part, failure))
             return []

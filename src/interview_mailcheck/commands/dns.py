@@ -40,7 +40,12 @@ def dns_report(
 
 
 def build_report(
-    config: MailConfig, client: DnsClient, *, domain: str | None = None, strict: bool = False
+    config: MailConfig,
+    client: DnsClient,
+    *,
+    domain: str | None = None,
+    strict: bool = False,
+    ran: list[str] | None = None,
 ) -> Report:
     target = target_for(config, domain)
     if target.empty:
@@ -48,7 +53,7 @@ def build_report(
             f"nothing to look up: {target.domain_source} and {target.host_note}; "
             "pass --domain or set them (see `mailcheck config`)"
         )
-    findings = check_dns(target, client.lookup)
+    findings = check_dns(target, client.lookup, ran)
     return Report(
         command="dns",
         findings=findings,

@@ -25,6 +25,7 @@ Renderer = Callable[[Report, RenderOptions], str]
 RENDERERS: dict[str, str] = {
     "text": "interview_mailcheck.render.text",
     "json": "interview_mailcheck.render.json",
+    "github": "interview_mailcheck.render.github",
 }
 
 

@@ -1,0 +1,225 @@
+"""`mailcheck doctor`: every check that applies, in one report, for a laptop or a CI job.
+
+Sections run in order, fast ones first (Homebrew's doctor does the same): config, dns,
+send-test (login only unless --send), and with --settings the app's Django settings and a
+sessions audit of upcoming interviews. A section that cannot run because of an earlier one is
+reported as skipped with the reason, never dropped. Each finding carries its section.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interview_mailcheck.checks.config import (
+    ConfigResult,
+    analyse,
+    backend_kind,
+    describe_target,
+    settings_rows,
+)
+from interview_mailcheck.errors import InputError
+from interview_mailcheck.findings import Finding, Level
+from interview_mailcheck.report import Report, Section
+from interview_mailcheck.settings import load_settings
+
+SECTIONS = ("config", "dns", "send-test", "django")
+
+
+@dataclass
+class Case:
+    """One check of a section, as a JUnit test case."""
+
+    name: str
+    findings: list[Finding] = field(default_factory=list)
+    skipped: str = ""
+
+
+@dataclass
+class SectionResult:
+    name: str
+    status: str = "ok"
+    """ok, warning, failed or skipped."""
+    duration_ms: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    reason: str = ""
+    """Why the section was skipped."""
+
+    def row(self) -> dict[str, Any]:
+        levels = [finding.level for finding in self.findings]
+        return {
+            "section": self.name,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "errors": levels.count(Level.ERROR),
+            "warnings": levels.count(Level.WARNING),
+            "infos": levels.count(Level.INFO),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    env_file: Path | None = None
+    settings_module: str | None = None
+    pythonpath: str | None = None
+    send: bool = False
+    to: str | None = None
+    timeout: float | None = None
+    nameservers: Sequence[str] = ()
+    cafile: str | None = None
+    strict: bool = False
+
+
+@dataclass
+class DoctorRun:
+    sections: list[SectionResult] = field(default_factory=list)
+    extra_sections: list[Section] = field(default_factory=list)
+
+
+def _timed(name: str, run: Callable[[SectionResult], None]) -> SectionResult:
+    result = SectionResult(name)
+    started = time.perf_counter()
+    run(result)
+    result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    if result.status != "skipped":
+        levels = {finding.level for finding in result.findings}
+        result.status = (
+            "failed" if Level.ERROR in levels else "warning" if Level.WARNING in levels else "ok"
+        )
+    result.findings = [
+        finding._replace(context={"section": name, **finding.context})
+        for finding in result.findings
+    ]
+    return result
+
+
+def _skip(result: SectionResult, reason: str) -> None:
+    result.status, result.reason = "skipped", reason
+
+
+def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
+    if options.timeout is not None and not options.timeout > 0:
+        raise InputError(f"--timeout must be a positive number of seconds, not {options.timeout:g}")
+    if options.cafile and not Path(options.cafile).is_file():
+        raise InputError(f"CA file not found: {options.cafile}")
+    from interview_mailcheck.adapters.dns import parse_nameserver
+
+    nameservers = [parse_nameserver(text) for text in options.nameservers]
+    settings = load_settings(options.env_file)
+    run = DoctorRun()
+    config_result = analyse(settings)
+    state: dict[str, Any] = {}
+
+    def config_section(result: SectionResult) -> None:
+        result.findings = list(config_result.findings)
+        result.cases = [Case(name, list(found)) for name, found in config_result.checks]
+
+    def dns_section(result: SectionResult) -> None:
+        from interview_mailcheck.adapters.dns import DnsClient
+        from interview_mailcheck.checks.dns import HOST_NO_ADDRESS, target_for
+        from interview_mailcheck.commands.dns import DEFAULT_TIMEOUT, build_report
+
+        target = target_for(config_result.config)
+        if target.empty:
+            _skip(result, f"nothing to look up: {target.domain_source} and {target.host_note}")
+            return
+        client = DnsClient(nameservers, options.timeout or DEFAULT_TIMEOUT)
+        ran: list[str] = []
+        report = build_report(config_result.config, client, ran=ran)
+        result.findings = report.findings
+        run.extra_sections += [s._replace(key="dns_records") for s in report.sections]
+        parts: dict[str, list[Finding]] = {name: [] for name in ran}
+        for finding in report.findings:
+            parts.setdefault(str(finding.context.get("part", "dns")), []).append(finding)
+        result.cases = [Case(name, found) for name, found in parts.items()]
+        state["host_unresolvable"] = any(
+            finding.id == HOST_NO_ADDRESS.id for finding in report.findings
+        )
+
+    def send_section(result: SectionResult) -> None:
+        reason = _send_blocker(config_result, state, options)
+        if reason:
+            _skip(result, reason)
+            return
+        from interview_mailcheck.checks.smtp import SendTestOptions, preflight, walk
+
+        smtp_options = SendTestOptions(
+            to=options.to,
+            login_only=not options.send,
+            timeout=options.timeout,
+            cafile=options.cafile,
+        )
+        missing = preflight(config_result.config, smtp_options)
+        if missing is not None:
+            result.findings = [missing]
+            result.cases = [Case("recipient", [missing])]
+            return
+        outcome = walk(config_result.config, smtp_options)
+        result.findings = outcome.findings
+        run.extra_sections.append(Section("steps", "SMTP steps", outcome.steps))
+        by_step: dict[str, list[Finding]] = {}
+        for finding in outcome.findings:
+            by_step.setdefault(str(finding.context.get("step")), []).append(finding)
+        result.cases = [
+            Case(
+                step["step"],
+                by_step.get(step["step"], []),
+                "not reached" if step["status"] == "skipped" else "",
+            )
+            for step in outcome.steps
+        ]
+
+    def django_section(result: SectionResult) -> None:
+        if not options.settings_module:
+            _skip(result, "no --settings: pass the app's settings module to check its data")
+            return
+        _skip(result, "the Django checks are not available in this build")
+
+    for name, section in (
+        ("config", config_section),
+        ("dns", dns_section),
+        ("send-test", send_section),
+        ("django", django_section),
+    ):
+        run.sections.append(_timed(name, section))
+    for result in run.sections:
+        if result.status == "skipped":
+            result.cases = [Case(result.name, [], result.reason)]
+    findings = [finding for result in run.sections for finding in result.findings]
+    report = Report(
+        command="doctor",
+        findings=findings,
+        headline=f"{describe_target(config_result.config)}; {_sections_line(run)}",
+        sections=[
+            Section("sections", "Sections", [result.row() for result in run.sections], True),
+            Section(
+                "settings", "Settings (what the app sees)", settings_rows(config_result.config)
+            ),
+            *run.extra_sections,
+        ],
+        strict=options.strict,
+        verdict="Invitation emails are ready to go out: every section passed.",
+    )
+    return report, run
+
+
+def _send_blocker(
+    config_result: ConfigResult, state: dict[str, Any], options: DoctorOptions
+) -> str:
+    config = config_result.config
+    if backend_kind(config.backend) == "api":
+        return f"EMAIL_BACKEND {config.backend} sends through an HTTP API, not SMTP"
+    if any(finding.level == Level.ERROR for finding in config_result.findings):
+        return "the configuration has errors (see the config section)"
+    if state.get("host_unresolvable"):
+        return f"EMAIL_HOST {config.host} has no address (see the dns section)"
+    return ""
+
+
+def _sections_line(run: DoctorRun) -> str:
+    return ", ".join(f"{result.name} {result.status}" for result in run.sections)

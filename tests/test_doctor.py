@@ -1,0 +1,208 @@
+"""`mailcheck doctor` end to end: a loopback SMTP server, a loopback nameserver, real files."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+from conftest import Run, RunCli
+from support.nameserver import Nameserver, load_zones
+
+from interview_mailcheck.loopback import LoopbackSMTP
+
+ZONES = Path(__file__).parent / "fixtures" / "dns"
+USER, PASSWORD = "hiring@good.test", "correct-horse-battery"
+
+
+@pytest.fixture(scope="module")
+def nameserver() -> Iterator[Nameserver]:
+    with Nameserver(load_zones(ZONES)) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackSMTP]:
+    ca = trustme.CA()
+    with LoopbackSMTP("starttls", users={USER: PASSWORD}, ca=ca) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file())
+        yield server
+
+
+def env_file(folder: Path, port: int, **overrides: str) -> Path:
+    values = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "localhost",
+        "EMAIL_PORT": str(port),
+        "EMAIL_USE_TLS": "True",
+        "EMAIL_HOST_USER": USER,
+        "EMAIL_HOST_PASSWORD": PASSWORD,
+        "DEFAULT_FROM_EMAIL": f"Hiring <{USER}>",
+        "EMAIL_TIMEOUT": "2",
+        **overrides,
+    }
+    path = folder / ".env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
+
+
+def sections(result: Run) -> dict[str, dict[str, object]]:
+    return {row["section"]: row for row in result.json()["sections"]}
+
+
+def test_all_green(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port)
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--json")
+    assert result.exit_code == 0
+    status = {name: row["status"] for name, row in sections(result).items()}
+    assert status == {"config": "ok", "dns": "ok", "send-test": "ok", "django": "skipped"}
+    assert "--settings" in str(sections(result)["django"]["reason"])
+    assert smtp.login_attempts == [USER] and smtp.messages == []  # login only by default
+    assert {f["section"] for f in result.json()["findings"]} == {"send-test"}
+    assert all(row["duration_ms"] >= 0 for row in result.json()["sections"])
+
+
+def test_send_sends_the_message(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port)
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--send")
+    assert result.exit_code == 0
+    assert len(smtp.messages) == 1
+    assert result.stdout.rstrip().endswith("every section passed.")
+
+
+def test_config_error_fails_and_skips_send_test(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(
+        tmp_path, smtp.port, EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend"
+    )
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--json")
+    assert result.exit_code == 1
+    rows = sections(result)
+    assert rows["config"]["status"] == "failed" and rows["config"]["errors"] == 1
+    assert rows["dns"]["status"] == "ok"
+    assert rows["send-test"]["status"] == "skipped"
+    assert "configuration has errors" in str(rows["send-test"]["reason"])
+    assert smtp.login_attempts == []
+
+
+def test_dns_failure_is_its_section(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port, DEFAULT_FROM_EMAIL="hiring@nomx.test")
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--json")
+    assert result.exit_code == 1
+    rows = sections(result)
+    assert rows["dns"]["status"] == "failed"
+    assert rows["send-test"]["status"] == "ok"
+    failed = [f for f in result.json()["findings"] if f["level"] == "error"]
+    assert [(f["id"], f["section"]) for f in failed] == [("dns.E002", "dns")]
+
+
+def test_host_without_address_skips_send_test(
+    nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, 587, EMAIL_HOST="smtp.nohost.test")
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--json")
+    assert result.exit_code == 1
+    rows = sections(result)
+    assert rows["dns"]["status"] == "failed"
+    assert rows["send-test"]["status"] == "skipped"
+    assert "has no address" in str(rows["send-test"]["reason"])
+
+
+def test_login_failure_is_the_send_test_section(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port, EMAIL_HOST_PASSWORD="wrong-password-here")
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--json")
+    assert result.exit_code == 1
+    assert sections(result)["send-test"]["status"] == "failed"
+    error = next(f for f in result.json()["findings"] if f["level"] == "error")
+    assert (error["id"], error["section"], error["step"]) == ("smtp.E012", "send-test", "login")
+
+
+def test_github_format_and_junit(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(
+        tmp_path,
+        smtp.port,
+        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+        DEFAULT_FROM_EMAIL="hiring@nodmarc.test",
+    )
+    junit = tmp_path / "reports" / "mailcheck.xml"
+    junit.parent.mkdir()
+    result = run_cli(
+        "doctor",
+        "--env-file",
+        path,
+        "--nameserver",
+        nameserver.address,
+        "--format",
+        "github",
+        "--junit",
+        junit,
+    )
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    error = next(line for line in lines if line.startswith("::error "))
+    assert error.startswith(
+        f"::error title=config.E001,file={path},line=1::EMAIL_BACKEND is the console"
+    )
+    assert "Fix: Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend" in error
+    warning = next(line for line in lines if line.startswith("::warning "))
+    assert warning.startswith("::warning title=dns.W003::")
+    assert not any(line.startswith("::notice") for line in lines)  # infos only with -v
+    assert lines[-1].startswith("✗ FAIL")  # the plain report follows for the log
+
+    root = ET.parse(junit).getroot()
+    assert root.tag == "testsuites"
+    suites = {suite.get("name"): suite for suite in root}
+    assert set(suites) == {"config", "dns", "send-test", "django"}
+    backend = suites["config"].find("testcase[@name='backend']")
+    assert backend is not None
+    failure = backend.find("failure")
+    assert failure is not None and failure.get("type") == "config.E001"
+    assert "fix: Set EMAIL_BACKEND" in (failure.text or "")
+    assert suites["config"].get("failures") == "1"
+    skipped = suites["send-test"].find("testcase/skipped")
+    assert skipped is not None and "configuration has errors" in (skipped.get("message") or "")
+    dmarc = suites["dns"].find("testcase[@name='DMARC of nodmarc.test']")
+    assert dmarc is not None and dmarc.find("failure") is None  # a warning, not a failure
+    assert "dns.W003" in (dmarc.findtext("system-out") or "")
+    assert root.get("tests") == str(sum(int(s.get("tests") or 0) for s in root))
+
+
+def test_github_escapes_newlines_and_percent() -> None:
+    from interview_mailcheck.findings import Finding, Level
+    from interview_mailcheck.render.github import annotation
+
+    finding = Finding("smtp.E012", Level.ERROR, "100% refused\nreally", "retry, later", "X")
+    assert (
+        annotation(finding, {})
+        == "::error title=smtp.E012::100%25 refused%0Areally Fix: retry, later"
+    )
+
+
+def test_unwritable_junit_path_is_a_usage_error(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port)
+    result = run_cli(
+        "doctor",
+        "--env-file",
+        path,
+        "--nameserver",
+        nameserver.address,
+        "--junit",
+        tmp_path / "no" / "such" / "dir" / "x.xml",
+    )
+    assert result.exit_code == 2
+    assert "cannot write the JUnit file" in result.stderr
