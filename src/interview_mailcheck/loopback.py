@@ -101,6 +101,7 @@ class LoopbackSMTP:
         reject_sender: str = "",
         reject_recipient: str = "",
         auth_over_plaintext: bool = False,
+        spaces_ignored: bool = False,
     ) -> None:
         import trustme
 
@@ -114,6 +115,8 @@ class LoopbackSMTP:
         )
         self.login_attempts: list[str] = []
         self.auth_over_plaintext = auth_over_plaintext
+        self.spaces_ignored = spaces_ignored
+        """Like Gmail, accept an App Password with the spaces Google shows in it."""
         self.port = 0
         self._controller: Controller | None = None
         self._folder = tempfile.TemporaryDirectory(prefix="mailcheck-loopback-")
@@ -142,6 +145,8 @@ class LoopbackSMTP:
             return AuthResult(success=False, handled=False)
         user = data.login.decode("utf-8", "replace")
         password = data.password.decode("utf-8", "replace")
+        if self.spaces_ignored:
+            password = "".join(password.split())
         with self._lock:
             self.login_attempts.append(user)
         if self.users.get(user) == password:
