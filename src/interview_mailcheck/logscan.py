@@ -1,0 +1,426 @@
+"""Reading the app's log: find its lines at C speed, then read each one into an event.
+
+A log can be a gigabyte of request lines, SQL and tracebacks, of which a few percent matter.
+Looping over every line in Python would cap the rate near 30 MB/s, so the scan works on large
+byte blocks: `bytes.find` (C, several GB/s) looks for a few fixed fragments that every line of
+interest contains, and only those lines are decoded and matched with regular expressions.
+Memory holds one block and the line cut at its end, whatever the size of the log.
+
+The app's markers are found wherever they sit in the line (after a timestamp, a level, a logger
+name) and whatever precedes them: its emoji as written, missing, or mangled by a wrong decoding
+(UTF-8 read as Windows-1252 turns "✅" into "âœ…"; read as Mac Roman, into "‚úÖ").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+# --- The fragments that find candidate lines -------------------------------------------------
+
+FRAGMENTS: tuple[bytes, ...] = (
+    b"InterviewSession created",
+    b"Email sen",  # "Email sent to ...", "Email sending failed for ..."
+    b"EMAIL NOT SENT",
+    b"SMTP",  # smtplib's exceptions, with or without the module name
+    b"smtplib",  # a traceback frame in smtplib.py: the error at its end is a mail error
+    b"rro",  # ...Error (ConnectionRefusedError, TimeoutError, SSLError), gaierror, [Errno n]
+    b"timeout",  # socket.timeout: timed out (Python 3.9 and older)
+    b", b",  # an SMTP reply as str(exception): (535, b'5.7.8 Username and Password ...')
+)
+MAX_LINE = 64 << 10
+"""Longer lines are cut to this many bytes (a line of 1 GB must not be held whole)."""
+
+
+@dataclass
+class Tally:
+    """What the reader noticed on the way, besides the events."""
+
+    lines: int = 0
+    """Lines in the log (the last one counts even without a final newline)."""
+    stamped: int = 0
+    """App lines that carry a timestamp."""
+    skipped: int = 0
+    """App lines left out by --since."""
+    mangled: tuple[str, str, str, int] | None = None
+    """The first emoji mangled by a wrong decoding: (as written, meant, decoding, line)."""
+
+
+def candidate_lines(blocks: Iterable[bytes], tally: Tally) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without its newline) for each line holding one of `FRAGMENTS`."""
+    carry = b""
+    lines = 0
+    for block in blocks:
+        first = block.find(b"\n")
+        if first < 0:
+            if len(carry) < MAX_LINE:
+                carry += block[: MAX_LINE - len(carry)]
+            continue
+        lines += 1
+        head = carry + block[: min(first, MAX_LINE)] if len(carry) < MAX_LINE else carry
+        if _holds_fragment(head):
+            yield lines, head
+        last = block.rfind(b"\n")
+        counted = first + 1  # `lines` is the number of newlines before block[counted]
+        for line_start, text in _scan(block, first + 1, last + 1):
+            lines += block.count(b"\n", counted, line_start)
+            counted = line_start
+            yield lines + 1, text
+        lines += block.count(b"\n", counted, last + 1)
+        carry = block[last + 1 : last + 1 + MAX_LINE]
+    if carry:
+        lines += 1
+        if _holds_fragment(carry):
+            yield lines, carry
+    tally.lines = lines
+
+
+def _holds_fragment(line: bytes) -> bool:
+    return any(fragment in line for fragment in FRAGMENTS)
+
+
+def _scan(block: bytes, start: int, end: int) -> list[tuple[int, bytes]]:
+    """The lines of block[start:end] (whole lines) that hold a fragment, in order."""
+    found: dict[int, int] = {}
+    find, rfind = block.find, block.rfind
+    for fragment in FRAGMENTS:
+        position = find(fragment, start, end)
+        while position >= 0:
+            line_start = rfind(b"\n", start, position) + 1 or start
+            line_end = find(b"\n", position, end)
+            found[line_start] = line_end
+            position = find(fragment, line_end, end)
+    return [(line_start, block[line_start : found[line_start]]) for line_start in sorted(found)]
+
+
+# --- Events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    line: int
+    stamp: str | None
+    interview_id: str
+    session_key: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    line: int
+    stamp: str | None
+    email: str
+    link: str
+
+
+@dataclass(frozen=True)
+class MailError:
+    """An exception (or SMTP reply) read from a log line, not yet explained."""
+
+    line: int
+    stamp: str | None
+    name: str
+    """The exception class as logged ('SMTPAuthenticationError', 'TimeoutError'), or ''."""
+    code: int | None
+    """The SMTP reply code, when the exception carries one."""
+    text: str
+    """The reply text, or the exception's message."""
+    excerpt: str
+    """The part of the line it was read from, for evidence."""
+    mail_specific: bool
+    """Certainly from sending mail: an smtplib exception, an SMTP reply, or a traceback that
+    passed through smtplib. A bare ConnectionRefusedError could come from any client."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    line: int
+    stamp: str | None
+    email: str
+    error: MailError | None
+    """An error on the failure line itself, if the app put one there."""
+
+
+@dataclass(frozen=True)
+class NotSent:
+    line: int
+    stamp: str | None
+    reason: str
+    """What follows '[EMAIL NOT SENT]', e.g. "EMAIL_BACKEND is 'console'"."""
+
+
+Event = Created | Sent | Failed | NotSent | MailError
+
+
+# --- Reading the whole log -------------------------------------------------------------------
+
+
+def read_events(
+    blocks: Iterable[bytes], tally: Tally, since: datetime | None = None
+) -> Iterator[Event]:
+    """The app's events in log order; with `since`, only those at or after it.
+
+    A line without a timestamp (a traceback line) goes with the app line before it.
+    """
+    keep = True
+    mail_frames = False  # the traceback being read passed through smtplib
+    for number, raw in candidate_lines(blocks, tally):
+        event, prefix = parse_line(number, raw)
+        if event is None:
+            mail_frames = mail_frames or is_mail_frame(raw)
+            continue
+        if isinstance(event, MailError):
+            if mail_frames and not event.mail_specific:
+                event = replace(event, mail_specific=True)
+        elif tally.mangled is None:
+            mangled = find_mangled(prefix)
+            if mangled:
+                tally.mangled = (*mangled, number)
+        mail_frames = False
+        stamp = event.stamp
+        if stamp:
+            tally.stamped += 1
+            if since:
+                moment = stamp_time(stamp)
+                keep = moment is None or at_or_after(moment, since)
+        if keep:
+            yield event
+        else:
+            tally.skipped += 1
+
+
+# --- Reading one line -----------------------------------------------------------------------------
+
+CREATED_MARK = "InterviewSession created for interview "
+SENT_MARK = "Email sent to "
+FAILED_MARK = "Email sending failed for "
+NOT_SENT_MARK = "[EMAIL NOT SENT]"
+
+_CREATED = re.compile(r"\s*(?P<id>[^\s,;]+)[,;]?\s+session_key:?\s*(?P<key>[^\s,;]+)")
+_SENT = re.compile(r"\s*(?P<email>\S+?)[,;:]?\s+with interview link:?\s*(?P<link>\S+)")
+_FAILED = re.compile(r"\s*(?P<email>[^\s,;:]+)")
+_QUOTES = "'\"<>()[]`"
+
+_EXCEPTION = re.compile(
+    r"(?<![\w.])(?:(?:smtplib|ssl|socket|builtins)\.)?"
+    r"(?P<name>SMTP[A-Za-z]*|Connection(?:Refused|Reset|Aborted)Error|TimeoutError|"
+    r"(?<=socket\.)timeout|SSL[A-Za-z]*Error|gaierror|OSError|BrokenPipeError)"
+    r"(?P<sep>: ?|\()(?P<detail>.*)"
+)
+_SOURCE_LINE = re.compile(r"\s*(?:raise|except|File|return|def|class|import|from|if|elif)\b")
+_REPLY = re.compile(
+    r"\(\s*(?P<code>[245]\d\d),\s*b?(?P<q>['\"])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)"
+)
+_OS_ERROR = re.compile(r"\[(?:Errno|WinError) -?\d+\][^'\"\])}]*|\[SSL: [A-Z_]+\][^'\"\])}]*")
+_EXCERPT = 300
+
+
+def parse_line(number: int, raw: bytes) -> tuple[Event | None, str]:
+    """The event a candidate line holds (or None), and the text before the app's marker."""
+    text = raw.decode("utf-8", "replace").rstrip("\r")
+    at = text.find(CREATED_MARK)
+    if at >= 0:
+        match = _CREATED.match(text, at + len(CREATED_MARK))
+        if match:
+            stamp = find_stamp(text, at)
+            interview_id, key = _unquote(match["id"]), _unquote(match["key"])
+            return Created(number, stamp, interview_id, key), text[:at]
+        return None, text[:at]
+    at = text.find(SENT_MARK)
+    if at >= 0:
+        match = _SENT.match(text, at + len(SENT_MARK))
+        if match:
+            email, link = _unquote(match["email"]), _unquote(match["link"])
+            return Sent(number, find_stamp(text, at), email, link), text[:at]
+        return None, text[:at]
+    at = text.find(FAILED_MARK)
+    if at >= 0:
+        match = _FAILED.match(text, at + len(FAILED_MARK))
+        if match:
+            error = parse_error(number, text[match.end() :])
+            return Failed(number, find_stamp(text, at), _unquote(match["email"]), error), text[:at]
+        return None, text[:at]
+    at = text.find(NOT_SENT_MARK)
+    if at >= 0:
+        reason = text[at + len(NOT_SENT_MARK) :].strip()
+        return NotSent(number, find_stamp(text, at), reason), text[:at]
+    return parse_error(number, text), ""
+
+
+def is_mail_frame(raw: bytes) -> bool:
+    """A traceback frame inside smtplib or Django's mail package."""
+    return b"smtplib.py" in raw or b"core/mail/" in raw or b"core\\mail\\" in raw
+
+
+def _unquote(value: str) -> str:
+    return value.strip(_QUOTES).rstrip(".,;:")
+
+
+def parse_error(number: int, text: str) -> MailError | None:
+    """An smtplib or network exception named in `text`, or an SMTP reply tuple."""
+    if _SOURCE_LINE.match(text):
+        return None  # a line of source code quoted in a traceback: `raise SMTPException(...)`
+    match = _EXCEPTION.search(text)
+    name = ""
+    where = text
+    start = 0
+    if match:
+        detail = match["detail"]
+        if match["sep"] == "(" and detail[:1] not in "0123456789'\"{[":
+            match = None  # a call in quoted code, not an exception's repr
+        elif "raise " in text[: match.start()]:
+            return None
+        else:
+            name, where, start = match["name"], detail, match.start()
+    reply = _REPLY.search(where)
+    if reply:
+        code: int | None = int(reply["code"])
+        message = _unescape(reply["text"])
+        start = start if match else reply.start()
+    else:
+        code = None
+        if not match:
+            os_error = _OS_ERROR.search(text)
+            if os_error is None:
+                return None
+            start, message = os_error.start(), os_error.group().strip()
+        else:
+            message = where.strip()
+            if match["sep"] == "(" and message.endswith(")"):
+                message = message[:-1]  # repr form: Name('message')
+            message = message.strip("'\"").strip()
+    if not match and code is None and not message:
+        return None
+    excerpt = text[start : start + _EXCERPT].strip()
+    mail_specific = name.startswith("SMTP") or code is not None
+    stamp = find_stamp(text, start)
+    return MailError(number, stamp, name, code, message, excerpt, mail_specific)
+
+
+def _unescape(text: str) -> str:
+    for escaped, plain in (("\\r\\n", " "), ("\\n", " "), ("\\'", "'"), ('\\"', '"')):
+        text = text.replace(escaped, plain)
+    return " ".join(text.split())
+
+
+# --- Timestamps -----------------------------------------------------------------------------------
+
+_ISO = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[T ](?P<h>\d{2}):(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?(?:\s?(?P<tz>Z|[+-]\d{2}:?\d{2})\b)?"
+)
+_CLF = re.compile(
+    r"(?P<d>\d{2})/(?P<mon>[A-Z][a-z]{2})/(?P<y>\d{4})[: ](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
+    r"(?:\s(?P<tz>[+-]\d{4}))?"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_SINCE = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+    r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?)?"
+    r"\s?(?P<tz>Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def find_stamp(text: str, end: int) -> str | None:
+    """The timestamp written in text[:end] (the part before a marker), as written."""
+    match = _ISO.search(text, 0, end) or _CLF.search(text, 0, end)
+    return match.group() if match else None
+
+
+def stamp_time(stamp: str) -> datetime | None:
+    """A timestamp as find_stamp returns it, read into a datetime (aware when it has a zone)."""
+    match = _ISO.fullmatch(stamp)
+    if match:
+        month = int(match["mo"])
+    else:
+        match = _CLF.fullmatch(stamp)
+        if match is None:
+            return None
+        month = _MONTHS.get(match["mon"], 0)
+    return _datetime(match, month)
+
+
+def parse_since(value: str) -> datetime | None:
+    """`--since`: YYYY-MM-DD, optionally with HH:MM[:SS[.ffffff]] and a zone (Z, +02:00)."""
+    match = _SINCE.fullmatch(value.strip())
+    return _datetime(match, int(match["mo"])) if match else None
+
+
+def _datetime(match: re.Match[str], month: int) -> datetime | None:
+    groups = match.groupdict()
+    fraction = groups.get("f") or ""
+    try:
+        moment = datetime(
+            int(groups["y"]),
+            month,
+            int(groups["d"]),
+            int(groups.get("h") or 0),
+            int(groups.get("mi") or 0),
+            int(groups.get("s") or 0),
+            int(fraction.ljust(6, "0")) if fraction else 0,
+        )
+    except ValueError:
+        return None
+    zone = groups.get("tz")
+    if zone:
+        moment = moment.replace(tzinfo=_zone(zone))
+    return moment
+
+
+def _zone(text: str) -> timezone:
+    if text == "Z":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+
+
+def at_or_after(moment: datetime, since: datetime) -> bool:
+    """Compare in UTC when both carry a zone; otherwise as wall-clock times."""
+    if (moment.tzinfo is None) != (since.tzinfo is None):
+        moment, since = moment.replace(tzinfo=None), since.replace(tzinfo=None)
+    return moment >= since
+
+
+# --- Emoji mangled by a wrong decoding --------------------------------------------------------
+
+APP_EMOJI = ("✅", "❌", "⚠", "📧")
+"""Emoji the app puts before its markers ("⚠️" is "⚠" and an invisible variation selector)."""
+CODECS = {"cp1252": "Windows-1252", "mac_roman": "Mac Roman"}
+
+
+def _misreadings(emoji: str, codec: str) -> set[str]:
+    """`emoji`'s UTF-8 bytes decoded with `codec`. A byte Windows-1252 leaves undefined (0x9D in
+    "❌") comes out as its own code point (Windows, browsers), as U+FFFD, or not at all."""
+    spellings = [""]
+    for byte in emoji.encode("utf-8"):
+        char = byte.to_bytes(1, "big").decode(codec, errors="ignore")
+        choices = [char] if char else [chr(byte), "\ufffd", ""]
+        if char == "\xa0":
+            choices.append(" ")  # a no-break space that a later step made a plain one
+        spellings = [spelling + choice for spelling in spellings for choice in choices]
+    return set(spellings)
+
+
+MANGLED: tuple[tuple[str, str, str], ...] = tuple(
+    sorted(
+        (spelling, emoji, label)
+        for emoji in APP_EMOJI
+        for codec, label in CODECS.items()
+        for spelling in _misreadings(emoji, codec)
+    )
+)
+"""(as it appears in the log, the emoji meant, the decoding that mangled it)."""
+
+
+def find_mangled(prefix: str) -> tuple[str, str, str] | None:
+    for mangled in MANGLED:
+        if mangled[0] in prefix:
+            return mangled
+    return None
