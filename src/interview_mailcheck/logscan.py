@@ -13,6 +13,7 @@ name) and whatever precedes them: its emoji as written, missing, or mangled by a
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -25,13 +26,17 @@ FRAGMENTS: tuple[bytes, ...] = (
     b"Email sen",  # "Email sent to ...", "Email sending failed for ..."
     b"EMAIL NOT SENT",
     b"SMTP",  # smtplib's exceptions, with or without the module name
-    b"smtplib",  # a traceback frame in smtplib.py: the error at its end is a mail error
     b"rro",  # ...Error (ConnectionRefusedError, TimeoutError, SSLError), gaierror, [Errno n]
-    b"timeout",  # socket.timeout: timed out (Python 3.9 and older)
     b", b",  # an SMTP reply as str(exception): (535, b'5.7.8 Username and Password ...')
 )
+TRACEBACK = b"Traceback (most recent call last)"
+"""Each traceback is walked to its exception line, noting whether a frame is in smtplib or in
+Django's mail package (so `socket.timeout: timed out` at its end is known to be a mail error)."""
+MAIL_FRAMES: tuple[bytes, ...] = (b"smtplib.py", b"/django/core/mail/", b"\\django\\core\\mail\\")
 MAX_LINE = 64 << 10
 """Longer lines are cut to this many bytes (a line of 1 GB must not be held whole)."""
+MAX_TRACEBACK = 1 << 20
+"""A traceback longer than this is not followed to its end across blocks."""
 
 
 @dataclass
@@ -48,51 +53,85 @@ class Tally:
     """The first emoji mangled by a wrong decoding: (as written, meant, decoding, line)."""
 
 
-def candidate_lines(blocks: Iterable[bytes], tally: Tally) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without its newline) for each line holding one of `FRAGMENTS`."""
+Candidate = tuple[int, bytes, bool]
+"""(line number, the line without its newline, ends a traceback through smtplib)."""
+
+
+def candidate_lines(blocks: Iterable[bytes], tally: Tally) -> Iterator[Candidate]:
+    """Each line that holds one of `FRAGMENTS` or ends a traceback, in order."""
     carry = b""
-    lines = 0
-    for block in blocks:
-        first = block.find(b"\n")
-        if first < 0:
-            if len(carry) < MAX_LINE:
-                carry += block[: MAX_LINE - len(carry)]
+    lines = 0  # newlines before data[0]
+    for block in itertools.chain(blocks, (None,)):
+        final = block is None
+        if block is not None:
+            data = carry + block if carry else block
+        elif carry:  # the end: the last line may lack its newline
+            data = carry if carry.endswith(b"\n") else carry + b"\n"
+        else:
+            break
+        last = data.rfind(b"\n")
+        if last < 0:
+            carry = data[:MAX_LINE]
             continue
-        lines += 1
-        head = carry + block[: min(first, MAX_LINE)] if len(carry) < MAX_LINE else carry
-        if _holds_fragment(head):
-            yield lines, head
-        last = block.rfind(b"\n")
-        counted = first + 1  # `lines` is the number of newlines before block[counted]
-        for line_start, text in _scan(block, first + 1, last + 1):
-            lines += block.count(b"\n", counted, line_start)
+        found, resume = _scan(data, last + 1, final)
+        counted = 0
+        for line_start, (line_end, mail) in sorted(found.items()):
+            lines += data.count(b"\n", counted, line_start)
             counted = line_start
-            yield lines + 1, text
-        lines += block.count(b"\n", counted, last + 1)
-        carry = block[last + 1 : last + 1 + MAX_LINE]
-    if carry:
-        lines += 1
-        if _holds_fragment(carry):
-            yield lines, carry
+            yield lines + 1, data[line_start : min(line_end, line_start + MAX_LINE)], mail
+        lines += data.count(b"\n", counted, resume)
+        carry = data[resume:]
+        if resume == last + 1 and len(carry) > MAX_LINE:
+            carry = carry[:MAX_LINE]
     tally.lines = lines
 
 
-def _holds_fragment(line: bytes) -> bool:
-    return any(fragment in line for fragment in FRAGMENTS)
-
-
-def _scan(block: bytes, start: int, end: int) -> list[tuple[int, bytes]]:
-    """The lines of block[start:end] (whole lines) that hold a fragment, in order."""
-    found: dict[int, int] = {}
-    find, rfind = block.find, block.rfind
+def _scan(data: bytes, end: int, final: bool) -> tuple[dict[int, tuple[int, bool]], int]:
+    """The lines of data[:end] (whole lines) that hold a fragment or end a traceback, as
+    {line start: (line end, ends a traceback through smtplib)}; and where the next scan must
+    resume: the start of a traceback whose end is not in data yet, else `end`."""
+    found: dict[int, tuple[int, bool]] = {}
+    find, rfind = data.find, data.rfind
     for fragment in FRAGMENTS:
-        position = find(fragment, start, end)
+        position = find(fragment, 0, end)
         while position >= 0:
-            line_start = rfind(b"\n", start, position) + 1 or start
+            line_start = rfind(b"\n", 0, position) + 1
             line_end = find(b"\n", position, end)
-            found[line_start] = line_end
+            found[line_start] = (line_end, False)
             position = find(fragment, line_end, end)
-    return [(line_start, block[line_start : found[line_start]]) for line_start in sorted(found)]
+    position = find(TRACEBACK, 0, end)
+    while position >= 0:
+        line_start = rfind(b"\n", 0, position) + 1
+        exception = _traceback_end(data, line_start, position - line_start, end)
+        if exception is None:
+            if not final and end - line_start < MAX_TRACEBACK:
+                kept = {start: value for start, value in found.items() if start < line_start}
+                return kept, line_start  # read it again with the next block
+            position = find(TRACEBACK, position + 1, end)
+            continue
+        exception_start, exception_end, mail = exception
+        previous_mail = found.get(exception_start, (0, False))[1]
+        found[exception_start] = (exception_end, mail or previous_mail)
+        position = find(TRACEBACK, exception_end, end)
+    return found, end
+
+
+def _traceback_end(data: bytes, start: int, column: int, end: int) -> tuple[int, int, bool] | None:
+    """(start, end, through mail frames) of the line that ends the traceback whose first line
+    starts at `start`: the first line not indented past `column`; None when data[:end] ends
+    first. `column` is where "Traceback" starts on its line: 0, unless every line carries a
+    prefix (as `docker logs -t` and journald write them)."""
+    mail = False
+    line_start = data.find(b"\n", start, end) + 1
+    while 0 < line_start < end:
+        line_end = data.find(b"\n", line_start, end)
+        if data[line_start + column : line_start + column + 1] not in (b" ", b"\t"):
+            return line_start, line_end, mail
+        if not mail:
+            line = data[line_start:line_end]
+            mail = any(frame in line for frame in MAIL_FRAMES)
+        line_start = line_end + 1
+    return None
 
 
 # --- Events ------------------------------------------------------------------------------------
@@ -164,20 +203,17 @@ def read_events(
     A line without a timestamp (a traceback line) goes with the app line before it.
     """
     keep = True
-    mail_frames = False  # the traceback being read passed through smtplib
-    for number, raw in candidate_lines(blocks, tally):
+    for number, raw, mail_traceback in candidate_lines(blocks, tally):
         event, prefix = parse_line(number, raw)
         if event is None:
-            mail_frames = mail_frames or is_mail_frame(raw)
             continue
         if isinstance(event, MailError):
-            if mail_frames and not event.mail_specific:
+            if mail_traceback and not event.mail_specific:
                 event = replace(event, mail_specific=True)
         elif tally.mangled is None:
             mangled = find_mangled(prefix)
             if mangled:
                 tally.mangled = (*mangled, number)
-        mail_frames = False
         stamp = event.stamp
         if stamp:
             tally.stamped += 1
@@ -246,11 +282,6 @@ def parse_line(number: int, raw: bytes) -> tuple[Event | None, str]:
         reason = text[at + len(NOT_SENT_MARK) :].strip()
         return NotSent(number, find_stamp(text, at), reason), text[:at]
     return parse_error(number, text), ""
-
-
-def is_mail_frame(raw: bytes) -> bool:
-    """A traceback frame inside smtplib or Django's mail package."""
-    return b"smtplib.py" in raw or b"core/mail/" in raw or b"core\\mail\\" in raw
 
 
 def _unquote(value: str) -> str:

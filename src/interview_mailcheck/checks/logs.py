@@ -12,12 +12,13 @@ wait for more lines, and only the first `limit` are kept for the report; the res
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote
 
 from interview_mailcheck.checks.config import (
     BACKEND_NOT_SENDING,
@@ -33,6 +34,9 @@ OPEN_WINDOW = 10_000
 """Interviews still open to later lines. An interview is judged once this many newer ones have
 appeared (the app logs a booking's email within the same request, seconds later) or at the end."""
 DEFAULT_LIMIT = 1000
+IN_FLIGHT = 16
+"""A guessed outcome may move only to one of the interviews created this recently (requests
+that can be in flight at the same time)."""
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"})
 SEND_TEST = "`mailcheck send-test` replays the SMTP dialogue step by step"
 
@@ -310,6 +314,9 @@ class Interview:
     failed_line: int | None = None
     error: MailError | None = None
     not_sent: NotSent | None = None
+    alternatives: tuple[Interview, ...] = ()
+    """When its failure or '[EMAIL NOT SENT]' was only guessed (those lines name no
+    interview): the other recent interviews that were waiting then, most recent first."""
 
 
 @dataclass
@@ -341,6 +348,10 @@ class Correlator:
       still waiting for its email (the app logs it in the request that created the session),
       else it opens an interview of unknown id.
     - "[EMAIL NOT SENT] ..." goes the same way, to the most recent interview still waiting.
+    - When requests interleave, those two guesses can be wrong. If the chosen interview later
+      gets its own "Email sent to" line (for a failure: to another address), the guessed line
+      moves to the next most recent interview that was waiting then and still is, among the
+      last `IN_FLIGHT` created. With none, it stays (the console backend logs both lines).
     - An exception (a traceback's last line, or an SMTP reply) right after a failure line, with
       no other app line between, is that failure's reason; right before one, likewise. Else,
       if it is certainly from sending mail (smtplib's, or a traceback through smtplib), it is a
@@ -413,12 +424,16 @@ class Correlator:
         interview = self._by_key.get(key) if key else self._latest_waiting()
         if interview is None:
             interview = self._new(event.line, key)
+        elif interview.alternatives:
+            if interview.not_sent is not None or interview.email != event.email:
+                self._move_guess(interview)
+            interview.alternatives = ()
         interview.email, interview.link, interview.sent_line = event.email, event.link, event.line
         interview.stamp = interview.stamp or event.stamp
         self._waiting.pop(interview.serial, None)
 
     def _failed(self, event: Failed) -> None:
-        interview = self._latest_waiting() or self._new(event.line, None)
+        interview = self._guess() or self._new(event.line, None)
         interview.email = event.email
         interview.failed_line = event.line
         interview.error = event.error
@@ -427,7 +442,7 @@ class Correlator:
         self._failure = interview
 
     def _not_sent(self, event: NotSent) -> None:
-        interview = self._latest_waiting()
+        interview = self._guess()
         if interview is None:
             self._keep_loose(self._not_sent_finding(event, None, None, {}))
             return
@@ -448,7 +463,7 @@ class Correlator:
         """An error no failure line claimed."""
         if not error.mail_specific:
             return  # a network error from another client (an API call, a cache): not ours
-        interview = self._latest_waiting()
+        interview = self._guess()
         if interview is None:
             explanation = explain_error(error)
             self._keep_loose(
@@ -477,19 +492,50 @@ class Correlator:
             self._close(self._open.popitem(last=False)[1])
         return interview
 
+    def _guess(self) -> Interview | None:
+        """The interview a line that names none belongs to: the most recent still waiting;
+        the other recent ones waiting are remembered in case the guess proves wrong."""
+        waiting = self._waiting.values()
+        interview = next(reversed(waiting), None)
+        if interview is not None:
+            recent = itertools.takewhile(
+                lambda other: self._serial - other.serial < IN_FLIGHT, reversed(waiting)
+            )
+            interview.alternatives = tuple(itertools.islice(recent, 1, IN_FLIGHT))
+        return interview
+
+    def _move_guess(self, wrong: Interview) -> None:
+        """A guessed failure or '[EMAIL NOT SENT]' belonged to another interview: the most
+        recent one still waiting."""
+        for other in wrong.alternatives:
+            if self._waiting.get(other.serial) is not other:
+                continue
+            if wrong.not_sent is not None:
+                other.not_sent, wrong.not_sent = wrong.not_sent, None
+            else:
+                other.email, other.failed_line, other.error = (
+                    wrong.email,
+                    wrong.failed_line,
+                    wrong.error,
+                )
+                wrong.failed_line, wrong.error = None, None
+                if self._failure is wrong:
+                    self._failure = other
+            del self._waiting[other.serial]
+            return
+
     def _latest_waiting(self) -> Interview | None:
         return next(reversed(self._waiting.values()), None)
 
     def _key_in(self, link: str) -> str | None:
-        try:
-            parts = urlsplit(link)
-        except ValueError:
-            return None
-        for name in ("session_key", "session", "key"):
-            values = parse_qs(parts.query).get(name)
-            if values:
-                return values[0]
-        for segment in reversed(parts.path.split("/")):
+        """The session key a link carries: its session_key parameter, else a path segment
+        that is a known key. (Regular expressions: urllib.parse would double the run time.)"""
+        match = _KEY_PARAMETER.search(link)
+        if match:
+            key = match[1]
+            return unquote(key) if "%" in key else key
+        path = link.split("?", 1)[0].split("#", 1)[0]
+        for segment in reversed(path.split("/")):
             if segment in self._by_key:
                 return segment
         return None
@@ -641,14 +687,16 @@ def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
     return row, findings
 
 
+_KEY_PARAMETER = re.compile(r"[?&;](?:session_key|session|key)=([^&#;\s]+)")
+_HOST = re.compile(r"(?:[A-Za-z][\w+.-]*:)?//(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]+)|([^:/?#]+)")
+
+
 def _link_host(link: str | None) -> str | None:
-    if not link:
+    """The host name of a link, lower case, with or without a scheme (`127.0.0.1:8000/x`)."""
+    match = _HOST.match(link) if link else None
+    if match is None:
         return None
-    try:
-        host = urlsplit(link if "//" in link else f"//{link}").hostname
-    except ValueError:
-        return None
-    return host.lower() if host else None
+    return (match[1] or match[2]).lower()
 
 
 def check_log(events: Iterable[Event], limit: int = DEFAULT_LIMIT) -> LogResult:
