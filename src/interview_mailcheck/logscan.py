@@ -239,9 +239,9 @@ _FAILED = re.compile(r"\s*(?P<email>[^\s,;:]+)")
 _QUOTES = "'\"<>()[]`"
 
 _EXCEPTION = re.compile(
-    r"(?<![\w.])(?:(?:smtplib|ssl|socket|builtins)\.)?"
-    r"(?P<name>SMTP[A-Za-z]*|Connection(?:Refused|Reset|Aborted)Error|TimeoutError|"
-    r"(?<=socket\.)timeout|SSL[A-Za-z]*Error|gaierror|OSError|BrokenPipeError)"
+    r"(?<![\w.])(?P<name>(?:(?:smtplib|ssl|socket|builtins)\.)?"
+    r"(?:SMTP[A-Za-z]*|Connection(?:Refused|Reset|Aborted)Error|TimeoutError|"
+    r"(?<=socket\.)timeout|SSL[A-Za-z]*Error|gaierror|OSError|BrokenPipeError))"
     r"(?P<sep>: ?|\()(?P<detail>.*)"
 )
 _SOURCE_LINE = re.compile(r"\s*(?:raise|except|File|return|def|class|import|from|if|elif)\b")
@@ -303,7 +303,7 @@ def parse_error(number: int, text: str) -> MailError | None:
         elif "raise " in text[: match.start()]:
             return None
         else:
-            name, where, start = match["name"], detail, match.start()
+            name, where, start = match["name"], text[match.end("name") :], match.start()
     reply = _REPLY.search(where)
     if reply:
         code: int | None = int(reply["code"])
@@ -317,14 +317,14 @@ def parse_error(number: int, text: str) -> MailError | None:
                 return None
             start, message = os_error.start(), os_error.group().strip()
         else:
-            message = where.strip()
+            message = match["detail"].strip()
             if match["sep"] == "(" and message.endswith(")"):
                 message = message[:-1]  # repr form: Name('message')
             message = message.strip("'\"").strip()
     if not match and code is None and not message:
         return None
     excerpt = text[start : start + _EXCERPT].strip()
-    mail_specific = name.startswith("SMTP") or code is not None
+    mail_specific = name.rpartition(".")[2].startswith("SMTP") or code is not None
     stamp = find_stamp(text, start)
     return MailError(number, stamp, name, code, message, excerpt, mail_specific)
 

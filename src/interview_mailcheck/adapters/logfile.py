@@ -49,6 +49,11 @@ def read_blocks(source: str, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
 def _blocks(stream: BinaryIO, name: str, block_size: int) -> Iterator[bytes]:
     raw = _raw_blocks(stream, name, block_size)
     first = next(raw, b"")
+    while 0 < len(first) < len(GZIP_MAGIC):  # a pipe may hand over one byte at first
+        more = next(raw, b"")
+        if not more:
+            break
+        first += more
     if first.startswith(GZIP_MAGIC):
         yield from _gunzip(first, raw, name, block_size)
     elif first:

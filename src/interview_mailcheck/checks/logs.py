@@ -257,10 +257,11 @@ def explain_error(error: MailError) -> Explanation:
         fix = "Retry later" if temporary else "Look the reply up in the provider's documentation"
         return Explanation(f"{reply}: {meaning} ({error.text})", f"{fix}; {SEND_TEST}", evidence)
     described = f"{error.name}: {error.text}" if error.name else error.text
+    shown = described if len(described) <= 100 else described[:99] + "…"
     for known in ERROR_MEANINGS:
         if known.pattern.search(described):
-            return Explanation(f"{described[:80]}: {known.meaning}", known.fix, evidence)
-    return Explanation(described[:160], f"Run {SEND_TEST}", evidence)
+            return Explanation(f"{shown}: {known.meaning}", known.fix, evidence)
+    return Explanation(shown, f"Run {SEND_TEST}", evidence)
 
 
 def _provider_name(key: str) -> str:
@@ -521,6 +522,8 @@ class Correlator:
                 wrong.failed_line, wrong.error = None, None
                 if self._failure is wrong:
                     self._failure = other
+            # It may be wrong again: the next candidates travel with it.
+            other.alternatives = tuple(a for a in wrong.alternatives if a is not other)
             del self._waiting[other.serial]
             return
 
