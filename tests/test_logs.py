@@ -53,9 +53,9 @@ def test_gzip_is_recognised_by_its_magic_bytes_not_its_name(
 
 
 def test_concatenated_gzip_members_are_read_whole(run_cli: RunCli, tmp_path: Path) -> None:
-    """`cat app.log.2.gz app.log.1.gz > both.gz` is valid gzip: both members count."""
+    """`cat app.log.2.gz app.log.1.gz > both.gz` is valid gzip, zero padding after it too."""
     both = tmp_path / "both.gz"
-    both.write_bytes(gzip.compress(CLEAN.read_bytes(), mtime=0) + COMPRESSED.read_bytes())
+    both.write_bytes(gzip.compress(CLEAN.read_bytes(), mtime=0) + COMPRESSED.read_bytes() + b"\0" * 8)
     result = run_cli("logs", both, "--json")
     assert [interview for interview, _ in rows(result.json())] == [
         "101", "102", "103", "104", "105", "106", "107", "401", "402",

@@ -57,36 +57,38 @@ Candidate = tuple[int, bytes, bool]
 """(line number, the line without its newline, ends a traceback through smtplib)."""
 
 
-def candidate_lines(blocks: Iterable[bytes], tally: Tally) -> Iterator[Candidate]:
+def candidate_lines(blocks: Iterable[bytes | memoryview], tally: Tally) -> Iterator[Candidate]:
     """Each line that holds one of `FRAGMENTS` or ends a traceback, in order."""
-    carry = b""
+    data = bytearray()  # the lines carried over, then the new block; reused, never shrunk
+    used = 0
     lines = 0  # newlines before data[0]
     for block in itertools.chain(blocks, (None,)):
         final = block is None
-        if block is not None:
-            data = carry + block if carry else block
-        elif carry:  # the end: the last line may lack its newline
-            data = carry if carry.endswith(b"\n") else carry + b"\n"
-        else:
-            break
-        last = data.rfind(b"\n")
+        if block is None:
+            if not used:
+                break
+            block = b"" if data[used - 1 : used] == b"\n" else b"\n"  # the last line's end
+        end = used + len(block)
+        if end > len(data):
+            data.extend(bytes(end - len(data)))
+        data[used:end] = block  # same-size slice assignment: a copy, no reallocation
+        last = data.rfind(b"\n", 0, end)
         if last < 0:
-            carry = data[:MAX_LINE]
+            used = min(end, MAX_LINE)
             continue
         found, resume = _scan(data, last + 1, final)
         counted = 0
         for line_start, (line_end, mail) in sorted(found.items()):
             lines += data.count(b"\n", counted, line_start)
             counted = line_start
-            yield lines + 1, data[line_start : min(line_end, line_start + MAX_LINE)], mail
+            yield lines + 1, bytes(data[line_start : min(line_end, line_start + MAX_LINE)]), mail
         lines += data.count(b"\n", counted, resume)
-        carry = data[resume:]
-        if resume == last + 1 and len(carry) > MAX_LINE:
-            carry = carry[:MAX_LINE]
+        used = min(end - resume, MAX_LINE) if resume == last + 1 else end - resume
+        data[:used] = data[resume : resume + used]
     tally.lines = lines
 
 
-def _scan(data: bytes, end: int, final: bool) -> tuple[dict[int, tuple[int, bool]], int]:
+def _scan(data: bytearray, end: int, final: bool) -> tuple[dict[int, tuple[int, bool]], int]:
     """The lines of data[:end] (whole lines) that hold a fragment or end a traceback, as
     {line start: (line end, ends a traceback through smtplib)}; and where the next scan must
     resume: the start of a traceback whose end is not in data yet, else `end`."""
@@ -116,7 +118,9 @@ def _scan(data: bytes, end: int, final: bool) -> tuple[dict[int, tuple[int, bool
     return found, end
 
 
-def _traceback_end(data: bytes, start: int, column: int, end: int) -> tuple[int, int, bool] | None:
+def _traceback_end(
+    data: bytearray, start: int, column: int, end: int
+) -> tuple[int, int, bool] | None:
     """(start, end, through mail frames) of the line that ends the traceback whose first line
     starts at `start`: the first line not indented past `column`; None when data[:end] ends
     first. `column` is where "Traceback" starts on its line: 0, unless every line carries a
@@ -125,7 +129,7 @@ def _traceback_end(data: bytes, start: int, column: int, end: int) -> tuple[int,
     line_start = data.find(b"\n", start, end) + 1
     while 0 < line_start < end:
         line_end = data.find(b"\n", line_start, end)
-        if data[line_start + column : line_start + column + 1] not in (b" ", b"\t"):
+        if not data.startswith((b" ", b"\t"), line_start + column, line_end):
             return line_start, line_end, mail
         if not mail:
             line = data[line_start:line_end]
@@ -196,7 +200,7 @@ Event = Created | Sent | Failed | NotSent | MailError
 
 
 def read_events(
-    blocks: Iterable[bytes], tally: Tally, since: datetime | None = None
+    blocks: Iterable[bytes | memoryview], tally: Tally, since: datetime | None = None
 ) -> Iterator[Event]:
     """The app's events in log order; with `since`, only those at or after it.
 

@@ -301,7 +301,7 @@ def not_sent_cause(reason: str) -> NotSentCause | None:
 # --- Correlation -----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Interview:
     serial: int
     first_line: int
@@ -545,6 +545,7 @@ class Correlator:
 
     def _close(self, interview: Interview) -> None:
         self._waiting.pop(interview.serial, None)
+        interview.alternatives = ()  # a chain of closed interviews must not stay alive
         if interview.session_key and self._by_key.get(interview.session_key) is interview:
             del self._by_key[interview.session_key]
         row, findings = judge(interview)
