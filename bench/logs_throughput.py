@@ -5,9 +5,10 @@ application lines, interleaved bookings of several workers, smtplib and unrelate
 emoji clean, missing and mangled), then runs `mailcheck logs --json` on a 100 MB and a 1 GB
 log as fresh processes and reads each one's peak RSS from os.wait4. For scale it also times
 two baselines on the 1 GB log: `grep -c -F "Email sen"` (one fixed string, C) and the
-straightforward Python reader (`for line in file:` with one `in` test per line).
+straightforward Python reader: `for line in file:` testing the same fragments with `in`, which
+only finds the candidate lines (mailcheck also reads and correlates them).
 
-Targets: at least 100 MB/s on the 1 GB log, and a peak RSS for 1 GB within 1.25 times that
+Targets: at least 100 MB/s on the 1 GB log, and a peak RSS for 1 GB within 1.10 times that
 for 100 MB (flat memory). Exit status 1 when a target is missed. The file is read from the page
 cache (it was just written), so the figure is the reader's speed, not the disk's.
 
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 THROUGHPUT_TARGET = 100.0  # MB/s (10**6 bytes)
-MEMORY_TARGET = 1.25  # peak RSS ratio, 1 GB log over 100 MB log
+MEMORY_TARGET = 1.10  # peak RSS ratio, 1 GB log over 100 MB log
 MAILCHECK = str(Path(sys.executable).with_name("mailcheck"))
 ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -211,10 +212,12 @@ def baseline(command: list[str]) -> float:
 
 NAIVE_READER = """
 import sys
+from interview_mailcheck.logscan import FRAGMENTS, TRACEBACK
+fragments = (*FRAGMENTS, TRACEBACK)
 count = 0
 with open(sys.argv[1], "rb") as log:
     for line in log:
-        if b"Email sen" in line:
+        if any(fragment in line for fragment in fragments):
             count += 1
 print(count)
 """
@@ -262,7 +265,7 @@ def main() -> int:
         size = big.stat().st_size
         for name, command in (
             ('grep -c -F "Email sen"', ["grep", "-c", "-F", "Email sen", str(big)]),
-            ("Python line loop", [sys.executable, "-c", NAIVE_READER, str(big)]),
+            ("Python line loop, same fragments", [sys.executable, "-c", NAIVE_READER, str(big)]),
         ):
             elapsed = baseline(command)
             print(

@@ -55,7 +55,9 @@ def test_gzip_is_recognised_by_its_magic_bytes_not_its_name(
 def test_concatenated_gzip_members_are_read_whole(run_cli: RunCli, tmp_path: Path) -> None:
     """`cat app.log.2.gz app.log.1.gz > both.gz` is valid gzip, zero padding after it too."""
     both = tmp_path / "both.gz"
-    both.write_bytes(gzip.compress(CLEAN.read_bytes(), mtime=0) + COMPRESSED.read_bytes() + b"\0" * 8)
+    both.write_bytes(
+        gzip.compress(CLEAN.read_bytes(), mtime=0) + COMPRESSED.read_bytes() + b"\0" * 8
+    )
     result = run_cli("logs", both, "--json")
     assert [interview for interview, _ in rows(result.json())] == [
         "101", "102", "103", "104", "105", "106", "107", "401", "402",
@@ -421,3 +423,17 @@ def test_interviews_beyond_the_open_window_are_judged_early(
         ("5", "no email", None),
         (None, "sent", "c1@x.org"),
     ]
+
+
+def test_email_not_sent_with_no_interview_and_an_unknown_cause(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = tmp_path / "startup.log"
+    path.write_text("WARNING 2024-11-26 08:00:00,000 [EMAIL NOT SENT] sending paused by an admin\n")
+    result = run_cli("logs", path, "--json")
+    assert (result.exit_code, result.ids()) == (1, ["logs.E003"])
+    finding = result.json()["findings"][0]
+    assert finding["subject"] == "line 1"
+    assert "interview_id" not in finding
+    assert finding["hint"] == "Run `mailcheck config` to check the email settings"
+    assert result.json()["interviews"] == []

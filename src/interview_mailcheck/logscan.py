@@ -1,10 +1,13 @@
 """Reading the app's log: find its lines at C speed, then read each one into an event.
 
 A log can be a gigabyte of request lines, SQL and tracebacks, of which a few percent matter.
-Looping over every line in Python would cap the rate near 30 MB/s, so the scan works on large
-byte blocks: `bytes.find` (C, several GB/s) looks for a few fixed fragments that every line of
-interest contains, and only those lines are decoded and matched with regular expressions.
-Memory holds one block and the line cut at its end, whatever the size of the log.
+The scan works on large byte blocks: `bytes.find` (C, 1 to 4 GB/s per fragment) looks for a few
+fixed fragments that every line of interest contains, and only those lines are decoded and
+matched with regular expressions. (Measured on the benchmark's log: this finds the candidate
+lines at about 230 MB/s; `for line in file` with the same `in` tests, at about 110 MB/s; one
+compiled regular expression alternating the fragments, at about 150 MB/s, before any parsing.)
+Memory holds one block and the lines carried over from the previous one, whatever the size of
+the log.
 
 The app's markers are found wherever they sit in the line (after a timestamp, a level, a logger
 name) and whatever precedes them: its emoji as written, missing, or mangled by a wrong decoding

@@ -445,7 +445,7 @@ class Correlator:
     def _not_sent(self, event: NotSent) -> None:
         interview = self._guess()
         if interview is None:
-            self._keep_loose(self._not_sent_finding(event, None, None, {}))
+            self._keep_loose(not_sent_finding(event, None, None, {}))
             return
         interview.not_sent = event
         self._waiting.pop(interview.serial, None)
@@ -566,32 +566,33 @@ class Correlator:
         self._kept_findings += 1
         self.result.findings.append(finding)
 
-    @staticmethod
-    def _not_sent_finding(
-        event: NotSent, email: str | None, subject: str | None, context: Mapping[str, Any]
-    ) -> Finding:
-        cause = not_sent_cause(event.reason)
-        evidence: dict[str, Any] = {"line": event.line}
-        if cause is None:
-            return NOT_SENT.finding(
-                subject or f"line {event.line}",
-                to=f" to {email}" if email else "",
-                reason=event.reason,
-                cause="",
-                fix="Run `mailcheck config` to check the email settings",
-                evidence=evidence,
-                context=context,
-            )
-        evidence["config_finding"] = cause.rule.id
+
+def not_sent_finding(
+    event: NotSent, email: str | None, subject: str | None, context: Mapping[str, Any]
+) -> Finding:
+    """logs.E003, with the config rule that explains the line when mailcheck knows it."""
+    cause = not_sent_cause(event.reason)
+    evidence: dict[str, Any] = {"line": event.line}
+    if cause is None:
         return NOT_SENT.finding(
             subject or f"line {event.line}",
             to=f" to {email}" if email else "",
             reason=event.reason,
-            cause=f" ({cause.rule.id}: {cause.rule.title})",
-            fix=f"{cause.rule.hint.format(**cause.fields)}; `mailcheck explain {cause.rule.id}`",
+            cause="",
+            fix="Run `mailcheck config` to check the email settings",
             evidence=evidence,
             context=context,
         )
+    evidence["config_finding"] = cause.rule.id
+    return NOT_SENT.finding(
+        subject or f"line {event.line}",
+        to=f" to {email}" if email else "",
+        reason=event.reason,
+        cause=f" ({cause.rule.id}: {cause.rule.title})",
+        fix=f"{cause.rule.hint.format(**cause.fields)}; `mailcheck explain {cause.rule.id}`",
+        evidence=evidence,
+        context=context,
+    )
 
 
 _COUNTER = {
@@ -626,9 +627,7 @@ def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
     )
     if interview.not_sent is not None:
         outcome = "not sent"
-        finding = Correlator._not_sent_finding(
-            interview.not_sent, interview.email, subject, context
-        )
+        finding = not_sent_finding(interview.not_sent, interview.email, subject, context)
         reason = f"[EMAIL NOT SENT] {interview.not_sent.reason}"
         findings.append(finding)
     elif failed_last:

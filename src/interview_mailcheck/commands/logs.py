@@ -30,8 +30,8 @@ def logs_report(
     headline = (
         f"{describe(source)}, {tally.lines:,} lines"
         + (f" ({tally.skipped:,} app lines before {since} skipped)" if tally.skipped else "")
-        + f"; {counts['interviews']:,} interviews: {counts['sent']:,} emails sent, "
-        f"{counts['failed']:,} failed, {counts['not_sent']:,} not sent, "
+        + f"; {counts['interviews']:,} interview{'' if counts['interviews'] == 1 else 's'}: "
+        f"{counts['sent']:,} sent, {counts['failed']:,} failed, {counts['not_sent']:,} not sent, "
         f"{counts['no_email']:,} without an email"
         + (f" (the first {listed:,} listed)" if listed < counts["interviews"] else "")
     )
