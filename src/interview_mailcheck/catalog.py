@@ -11,6 +11,7 @@ CHECK_MODULES = (
     "interview_mailcheck.checks.config",
     "interview_mailcheck.checks.smtp",
     "interview_mailcheck.checks.dns",
+    "interview_mailcheck.checks.logs",
 )
 
 

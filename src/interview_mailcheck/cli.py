@@ -444,6 +444,50 @@ def doctor(
     emit(report, json, verbose, output_format.value)
 
 
+@app.command()
+@guarded
+def logs(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|-",
+            help="The app's log: a file (plain or gzip-compressed), or - for standard input.",
+            show_default=False,
+        ),
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIMESTAMP",
+            help="Only lines stamped at or after this time: YYYY-MM-DD[ HH:MM[:SS]], ISO 8601.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", help="List at most this many interviews (0: all); the rest are counted."
+        ),
+    ] = 1000,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+    strict: StrictOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Read the app's own log: per interview, was the invitation sent, to whom, or why not.
+
+    Finds the app's lines (session created, email sent, sending failed, [EMAIL NOT SENT]) and
+    smtplib's exceptions whatever precedes them, explains each failure with the provider's
+    reply table, and streams any size of log in constant memory.
+
+    Example: mailcheck logs /var/log/interviews/app.log.gz --since 2024-11-26
+    """
+    from interview_mailcheck.commands.logs import logs_report
+
+    emit(logs_report(source, since=since, limit=limit, strict=strict), json, verbose)
+
+
 def main() -> None:
     """The console script: run the app, and make sure no Python traceback escapes."""
     with contextlib.suppress(AttributeError):

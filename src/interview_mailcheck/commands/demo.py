@@ -79,7 +79,11 @@ def run_demo(example: Path | None, show: Callable[[Step], None]) -> DemoRun:
     from interview_mailcheck.loopback import LoopbackSMTP
 
     run = DemoRun()
-    with _workspace() as folder, LoopbackSMTP("starttls", users={DEMO_USER: APP_PASSWORD.replace(" ", "")}) as server:
+    users = {DEMO_USER: APP_PASSWORD.replace(" ", "")}
+    with (
+        _workspace() as folder,
+        LoopbackSMTP("starttls", users=users, spaces_ignored=True) as server,
+    ):
         cafile = server.ca_file()
         for title, password, expect_ok in (
             ("send-test with the right App Password", APP_PASSWORD, True),
@@ -95,11 +99,12 @@ def run_demo(example: Path | None, show: Callable[[Step], None]) -> DemoRun:
             show(step)
             ids = {finding.id for finding in report.findings}
             if expect_ok:
-                run.expectations.append(("the test message was delivered", report.ok and "smtp.I008" in ids))
+                delivered = report.ok and "smtp.I008" in ids
+                run.expectations.append(("the test message was delivered", delivered))
             else:
                 run.expectations.append(("Gmail's 535 was diagnosed", "smtp.E012" in ids))
-        delivered = len(server.messages)
-    run.expectations.append(("exactly one message reached the server", delivered == 1))
+        arrived = len(server.messages)
+    run.expectations.append(("exactly one message reached the server", arrived == 1))
     run_django_parts(example, run, show)
     return run
 

@@ -49,14 +49,18 @@ def _section(title: str, rows: list[dict[str, Any]]) -> list[Line]:
     if not rows:
         return [*lines, [(INDENT + "(none)", "dim")]]
     keys = list(rows[0])
-    widths = {key: max(len(key), *(len(str(row.get(key, ""))) for row in rows)) for key in keys}
+    widths = {key: max(len(key), *(len(_cell(row.get(key, ""))) for row in rows)) for key in keys}
     header = "  ".join(key.replace("_", " ").ljust(widths[key]) for key in keys)
     lines.append([(INDENT + header.rstrip(), "dim")])
     for row in rows:
-        cells = [str(row.get(key, "")).ljust(widths[key]) for key in keys]
+        cells = [_cell(row.get(key, "")).ljust(widths[key]) for key in keys]
         first, *rest = cells
         lines.append([(INDENT + first, "bold"), ("  " + "  ".join(rest), "")])
     return lines
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
 
 
 def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Line]:

@@ -1,0 +1,734 @@
+"""The app's own log, per interview: `mailcheck logs`.
+
+`check_log(events)` follows the events `logscan.read_events` reads from the log and ties them to
+interviews (the correlation rule is spelled out on `Correlator`), then judges each interview:
+a send failure, a session with no email after it, a link to this machine, '[EMAIL NOT SENT]'
+explained by the config check that finds its cause. SMTP replies are explained with the same
+provider table as `send-test` (`providers.classify_reply`).
+
+Memory stays flat whatever the size of the log: only the most recent `OPEN_WINDOW` interviews
+wait for more lines, and only the first `limit` are kept for the report; the rest are counted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote
+
+from interview_mailcheck.checks.config import (
+    BACKEND_NOT_SENDING,
+    CREDENTIALS_INCOMPLETE,
+    HOST_MISSING,
+)
+from interview_mailcheck.findings import Finding, Level, Rule
+from interview_mailcheck.logscan import Created, Event, Failed, MailError, NotSent, Sent, Tally
+from interview_mailcheck.providers import PROVIDERS, classify_reply, enhanced_status
+
+ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
+OPEN_WINDOW = 10_000
+"""Interviews still open to later lines. An interview is judged once this many newer ones have
+appeared (the app logs a booking's email within the same request, seconds later) or at the end."""
+DEFAULT_LIMIT = 1000
+IN_FLIGHT = 16
+"""A guessed outcome may move only to one of the interviews created this recently (requests
+that can be in flight at the same time)."""
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"})
+SEND_TEST = "`mailcheck send-test` replays the SMTP dialogue step by step"
+
+# --- Rules -----------------------------------------------------------------------------------
+
+SEND_FAILED = Rule(
+    id="logs.E001",
+    level=ERROR,
+    title="An invitation email failed to send",
+    message="email to {email} failed: {reason}",
+    hint="{fix}",
+    explanation=(
+        "The app logged 'Email sending failed for <address> - check email configuration', or "
+        "smtplib raised an exception while a booking was being handled. mailcheck reads the "
+        "exception next to that line (a traceback after it, or an error just before it) and "
+        "explains the server's reply with the same provider table as `mailcheck send-test`: "
+        "'535 5.7.8 Username and Password not accepted' from Gmail means the account password "
+        "was used instead of an App Password. Without an exception in the log, the reason is "
+        "unknown: run `mailcheck send-test` with the same settings."
+    ),
+)
+NO_EMAIL = Rule(
+    id="logs.E002",
+    level=ERROR,
+    title="A session was created but no email was sent for it",
+    message=(
+        "interview {interview_id}: InterviewSession created (line {line}), but no email was "
+        "sent, failed or refused for it afterwards"
+    ),
+    hint=(
+        "Look at the log after line {line}: an exception there (or a missing logger call) "
+        "stopped the invitation; resend it once the cause is fixed"
+    ),
+    explanation=(
+        "The app logs 'InterviewSession created for interview <id>, session_key: <key>' when a "
+        "booking creates the session, then 'Email sent to ...' or 'Email sending failed for ...'. "
+        "When neither follows, the request died between the two (an exception that is not "
+        "logged as a failure, a worker killed by a timeout), or the email code was never "
+        "called, and the candidate has no link. mailcheck waits for the outcome until "
+        f"{OPEN_WINDOW:,} newer sessions have been created, or to the end of the log."
+    ),
+)
+NOT_SENT = Rule(
+    id="logs.E003",
+    level=ERROR,
+    title="The app refused to send an invitation ([EMAIL NOT SENT])",
+    message="the invitation{to} was not sent: the app logged '[EMAIL NOT SENT] {reason}'{cause}",
+    hint="{fix}",
+    explanation=(
+        "Before sending, the app checks its email settings and logs '[EMAIL NOT SENT] ...' "
+        "instead of sending when they cannot work: EMAIL_BACKEND is 'console' (config.E001), "
+        "EMAIL_HOST is not set (config.E003), or the credentials are incomplete (config.E010). "
+        "Each such line is reported with the config finding that explains it; `mailcheck "
+        "config` checks the settings themselves."
+    ),
+)
+MORE_ERRORS = Rule(
+    id="logs.E004",
+    level=ERROR,
+    title="More interviews have errors than are listed",
+    message="{count} more findings {rule_id} ({title}) are not listed (--limit {limit})",
+    hint="Run again with a larger --limit (0 for all), or with --since for a shorter window",
+    explanation=(
+        "To keep memory flat on a large log, the report lists the first --limit interviews "
+        "(1000 by default) with their findings, and counts the others. This finding says how "
+        "many errors of each kind are beyond the list, so that the exit status stays right."
+    ),
+)
+LOCAL_LINK = Rule(
+    id="logs.W001",
+    level=WARNING,
+    title="An invitation link points at localhost",
+    message="the link sent{to} points at {host}, which a candidate cannot open",
+    hint="Build the link from the site's public address (e.g. a SITE_URL setting), not {host}",
+    explanation=(
+        "localhost, 127.0.0.1 and 0.0.0.0 name the candidate's own computer in their browser, "
+        "so a link built from the development server's address opens nothing. The email went "
+        "out, but the candidate cannot join the interview."
+    ),
+)
+NO_STAMPS = Rule(
+    id="logs.W002",
+    level=WARNING,
+    title="--since was given, but the app's lines carry no timestamp",
+    message="--since {since}: none of the app's lines has a timestamp mailcheck reads",
+    hint="Add %(asctime)s to the log format, or drop --since",
+    explanation=(
+        "--since compares the timestamp written in each of the app's lines (2024-11-26 "
+        "14:00:01,123, ISO 8601, or [26/Nov/2024 14:00:01]); lines without one go with the "
+        "line before them. When no line has one, nothing can be filtered and the whole log is "
+        "reported."
+    ),
+)
+MORE_WARNINGS = Rule(
+    id="logs.W003",
+    level=WARNING,
+    title="More interviews have warnings than are listed",
+    message="{count} more findings {rule_id} ({title}) are not listed (--limit {limit})",
+    hint="Run again with a larger --limit (0 for all), or with --since for a shorter window",
+    explanation=(
+        "The warning counterpart of logs.E004: the warnings beyond the first --limit "
+        "interviews, counted by kind."
+    ),
+)
+NO_MARKERS = Rule(
+    id="logs.I001",
+    level=INFO,
+    title="The log has none of the app's email lines",
+    message="none of the {lines:,} lines read{window} is one of the app's email lines",
+    hint="Check that this is the app's log and that its logger lets INFO messages through",
+    explanation=(
+        "mailcheck looks for 'InterviewSession created for interview', 'Email sent to', "
+        "'Email sending failed for' and '[EMAIL NOT SENT]', and for smtplib's exceptions. A log "
+        "without any is another program's, or the app's logger level hides INFO messages."
+    ),
+)
+MANGLED_EMOJI = Rule(
+    id="logs.I002",
+    level=INFO,
+    title="The log's emoji are mangled by a wrong decoding",
+    message="'{emoji}' appears as '{mangled}' (line {line}): UTF-8 was read as {codec}",
+    hint=(
+        "mailcheck reads the lines anyway; for a readable log run the app with PYTHONUTF8=1 "
+        "and a UTF-8 console"
+    ),
+    explanation=(
+        "The app writes emoji such as ✅ and ❌ before its messages. Somewhere between the app "
+        "and the file (a Windows console, a redirect, a log shipper) the UTF-8 bytes were "
+        "decoded as Windows-1252 ('âœ…') or Mac Roman ('‚úÖ') and written again. The markers "
+        "are plain ASCII, so mailcheck finds them whatever happened to the emoji."
+    ),
+)
+
+# --- What errors mean ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorMeaning:
+    """An exception without an SMTP reply, recognised by its name and message."""
+
+    pattern: re.Pattern[str]
+    meaning: str
+    fix: str
+
+
+_MODE_FIX = (
+    "Match the mode to the port: 587 with EMAIL_USE_TLS=True and EMAIL_USE_SSL=False, or 465 "
+    "with EMAIL_USE_SSL=True and EMAIL_USE_TLS=False"
+)
+
+# Matched in order against "<exception name>: <message>"; the first match explains it.
+# fmt: off
+ERROR_MEANINGS: tuple[ErrorMeaning, ...] = tuple(
+    ErrorMeaning(re.compile(pattern, re.IGNORECASE), meaning, fix) for pattern, meaning, fix in (
+    (r"ConnectionRefused|\[(?:Errno 111|Errno 61|WinError 10061)\]|Connection refused",
+     "the connection was refused: nothing listens on EMAIL_HOST at EMAIL_PORT",
+     "Check EMAIL_HOST and EMAIL_PORT (Django falls back to localhost:25 when they are unset); "
+     "providers take mail on 587 (STARTTLS) or 465 (implicit TLS)"),
+    (r"Timeout|timed out|\[(?:Errno 110|Errno 60|WinError 10060)\]",
+     "the connection timed out: a firewall drops the traffic (cloud hosts block port 25), or "
+     "EMAIL_USE_TLS waits for a banner on an implicit-TLS port (465)",
+     f"Use 587 or 465 and allow outbound traffic to it; {_MODE_FIX}; set EMAIL_TIMEOUT"),
+    (r"gaierror|\[(?:Errno -[235]|Errno 8|WinError 1100[14])\]|Name or service not known|"
+     r"nodename nor servname|getaddrinfo failed|name resolution",
+     "EMAIL_HOST does not resolve: the DNS lookup of the SMTP server failed",
+     "Check EMAIL_HOST for typos (e.g. smtp.gmail.com), and that the server can resolve names"),
+    (r"\[(?:Errno 101|Errno 113|Errno 51|Errno 65)\]|unreachable|No route to host",
+     "the network has no route to the SMTP server",
+     "Check the server's outbound network and firewall rules for EMAIL_PORT"),
+    (r"WRONG_VERSION_NUMBER|wrong version number|UNKNOWN_PROTOCOL|record layer failure",
+     "TLS was spoken to a port that expects plain SMTP first: EMAIL_USE_SSL on a STARTTLS "
+     "port", _MODE_FIX),
+    (r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|CertVerification",
+     "the SMTP server's certificate did not verify",
+     "Set EMAIL_HOST to the provider's own host name (not an IP address or an alias), or "
+     "trust the CA that signed the server's certificate (SSL_CERT_FILE)"),
+    (r"SSL",
+     "the TLS handshake with the SMTP server failed", _MODE_FIX),
+    (r"SMTP AUTH extension not supported",
+     "the server offered no login (AUTH): providers offer it only after STARTTLS",
+     "Set EMAIL_USE_TLS=True with port 587 (or EMAIL_USE_SSL=True with 465)"),
+    (r"STARTTLS extension not supported",
+     "EMAIL_USE_TLS is on, but the server does not offer STARTTLS",
+     "Check that EMAIL_HOST and EMAIL_PORT point at the provider's submission port (587), or "
+     "use 465 with EMAIL_USE_SSL=True"),
+    (r"No suitable authentication method",
+     "the server offers no login method smtplib supports",
+     "Use the provider's submission port with TLS, where it offers AUTH LOGIN or PLAIN"),
+    (r"ServerDisconnected|Connection unexpectedly closed|ConnectionReset|ConnectionAborted|"
+     r"BrokenPipe|\[(?:Errno 104|Errno 54|Errno 32)\]",
+     "the server closed the connection: often the TLS mode does not match the port",
+     f"{_MODE_FIX}; {SEND_TEST}"),
+))
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Explanation:
+    reason: str
+    """One line for the per-interview summary: the reply or exception and what it means."""
+    fix: str
+    evidence: Mapping[str, Any]
+
+
+def explain_error(error: MailError) -> Explanation:
+    """What an exception from the log means, and how to fix it."""
+    evidence: dict[str, Any] = {"line": error.line, "error": error.excerpt}
+    if error.code is not None:
+        status = enhanced_status(error.text)
+        reply = f"{error.code} {status}".strip()
+        rule = classify_reply(error.code, error.text, None)
+        if rule is not None:
+            if rule.provider:
+                evidence["provider"] = _provider_name(rule.provider)
+            return Explanation(f"{reply}: {rule.meaning}", rule.fix, evidence)
+        temporary = 400 <= error.code < 500
+        meaning = "a temporary refusal" if temporary else "the server refused the message"
+        fix = "Retry later" if temporary else "Look the reply up in the provider's documentation"
+        return Explanation(f"{reply}: {meaning} ({error.text})", f"{fix}; {SEND_TEST}", evidence)
+    described = f"{error.name}: {error.text}" if error.name else error.text
+    shown = described if len(described) <= 100 else described[:99] + "…"
+    for known in ERROR_MEANINGS:
+        if known.pattern.search(described):
+            return Explanation(f"{shown}: {known.meaning}", known.fix, evidence)
+    return Explanation(shown, f"Run {SEND_TEST}", evidence)
+
+
+def _provider_name(key: str) -> str:
+    return next((provider.name for provider in PROVIDERS if provider.key == key), key)
+
+
+# --- What '[EMAIL NOT SENT]' lines mean ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotSentCause:
+    fragment: str
+    rule: Rule
+    """The config check that finds the setting behind the line."""
+    setting: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """Fills the config rule's hint template where the log line cannot say more."""
+
+
+NOT_SENT_CAUSES: tuple[NotSentCause, ...] = (
+    NotSentCause("EMAIL_BACKEND is", BACKEND_NOT_SENDING, "EMAIL_BACKEND"),
+    NotSentCause("EMAIL_HOST is not set", HOST_MISSING, "EMAIL_HOST"),
+    NotSentCause(
+        "credentials incomplete",
+        CREDENTIALS_INCOMPLETE,
+        "EMAIL_HOST_USER",
+        {"missing": "the missing one of EMAIL_HOST_USER and EMAIL_HOST_PASSWORD"},
+    ),
+)
+
+
+def not_sent_cause(reason: str) -> NotSentCause | None:
+    lowered = reason.lower()
+    return next((c for c in NOT_SENT_CAUSES if c.fragment.lower() in lowered), None)
+
+
+# --- Correlation -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Interview:
+    serial: int
+    first_line: int
+    interview_id: str | None = None
+    session_key: str | None = None
+    stamp: str | None = None
+    created_line: int | None = None
+    email: str | None = None
+    link: str | None = None
+    sent_line: int | None = None
+    failed_line: int | None = None
+    error: MailError | None = None
+    not_sent: NotSent | None = None
+    alternatives: tuple[Interview, ...] = ()
+    """When its failure or '[EMAIL NOT SENT]' was only guessed (those lines name no
+    interview): the other recent interviews that were waiting then, most recent first."""
+
+
+@dataclass
+class LogResult:
+    findings: list[Finding] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    counters: Counter[str] = field(default_factory=Counter)
+    overflow: Counter[Rule] = field(default_factory=Counter)
+    limit: int = DEFAULT_LIMIT
+
+    @property
+    def interviews(self) -> int:
+        return self.counters["interviews"]
+
+    def full(self, kept: int) -> bool:
+        return bool(self.limit) and kept >= self.limit
+
+
+class Correlator:
+    """Ties the app's lines to interviews, in log order.
+
+    - "InterviewSession created for interview ID, session_key: KEY" opens interview ID and
+      remembers KEY.
+    - "Email sent to EMAIL with interview link: LINK" belongs to the interview whose session_key
+      the link carries (its `session_key` query parameter, or a path segment equal to a known
+      key). A link with no key goes to the most recent interview still waiting for its email; a
+      key never seen opens an interview of unknown id (created before the log starts).
+    - "Email sending failed for EMAIL" names no interview: it goes to the most recent interview
+      still waiting for its email (the app logs it in the request that created the session),
+      else it opens an interview of unknown id.
+    - "[EMAIL NOT SENT] ..." goes the same way, to the most recent interview still waiting.
+    - When requests interleave, those two guesses can be wrong. If the chosen interview later
+      gets its own "Email sent to" line (for a failure: to another address), the guessed line
+      moves to the next most recent interview that was waiting then and still is, among the
+      last `IN_FLIGHT` created. With none, it stays (the console backend logs both lines).
+    - An exception (a traceback's last line, or an SMTP reply) right after a failure line, with
+      no other app line between, is that failure's reason; right before one, likewise. Else,
+      if it is certainly from sending mail (smtplib's, or a traceback through smtplib), it is a
+      failure of the most recent interview still waiting, or a failure of its own.
+    """
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.result = LogResult(limit=limit)
+        self._open: OrderedDict[int, Interview] = OrderedDict()
+        self._waiting: OrderedDict[int, Interview] = OrderedDict()
+        self._by_key: dict[str, Interview] = {}
+        self._serial = 0
+        self._failure: Interview | None = None
+        """The interview of the last app line, when it was a failure (errors after it are its)."""
+        self._held: MailError | None = None
+        """An error waiting to see whether a failure line follows."""
+        self._kept_findings = 0
+
+    def feed(self, event: Event) -> None:
+        if isinstance(event, MailError):
+            self._error(event)
+            return
+        if self._held is not None:
+            held, self._held = self._held, None
+            if isinstance(event, Failed) and event.error is None:
+                event = replace(event, error=held)
+            else:
+                self._orphan(held)
+        self._failure = None
+        if isinstance(event, Created):
+            self._created(event)
+        elif isinstance(event, Sent):
+            self._sent(event)
+        elif isinstance(event, Failed):
+            self._failed(event)
+        else:
+            self._not_sent(event)
+
+    def finish(self) -> LogResult:
+        if self._held is not None:
+            self._orphan(self._held)
+            self._held = None
+        while self._open:
+            self._close(self._open.popitem(last=False)[1])
+        result = self.result
+        for rule, count in result.overflow.items():
+            more = MORE_ERRORS if rule.level == ERROR else MORE_WARNINGS
+            result.findings.append(
+                more.finding(
+                    rule.id,
+                    count=count,
+                    rule_id=rule.id,
+                    title=rule.title,
+                    limit=result.limit,
+                )
+            )
+        return result
+
+    # --- events ---
+
+    def _created(self, event: Created) -> None:
+        interview = self._new(event.line, event.session_key)
+        interview.interview_id = event.interview_id
+        interview.created_line = event.line
+        interview.stamp = event.stamp
+        self._waiting[interview.serial] = interview
+
+    def _sent(self, event: Sent) -> None:
+        key = self._key_in(event.link)
+        interview = self._by_key.get(key) if key else self._latest_waiting()
+        if interview is None:
+            interview = self._new(event.line, key)
+        elif interview.alternatives:
+            if interview.not_sent is not None or interview.email != event.email:
+                self._move_guess(interview)
+            interview.alternatives = ()
+        interview.email, interview.link, interview.sent_line = event.email, event.link, event.line
+        interview.stamp = interview.stamp or event.stamp
+        self._waiting.pop(interview.serial, None)
+
+    def _failed(self, event: Failed) -> None:
+        interview = self._guess() or self._new(event.line, None)
+        interview.email = event.email
+        interview.failed_line = event.line
+        interview.error = event.error
+        interview.stamp = interview.stamp or event.stamp
+        self._waiting.pop(interview.serial, None)
+        self._failure = interview
+
+    def _not_sent(self, event: NotSent) -> None:
+        interview = self._guess()
+        if interview is None:
+            self._keep_loose(not_sent_finding(event, None, None, {}))
+            return
+        interview.not_sent = event
+        self._waiting.pop(interview.serial, None)
+
+    def _error(self, error: MailError) -> None:
+        if self._failure is not None:
+            if self._failure.error is None:
+                self._failure.error = error
+            return  # a chained exception of the same traceback: the first one is the cause
+        if self._held is None:
+            self._held = error
+        elif error.mail_specific and not self._held.mail_specific:
+            self._held = replace(self._held, mail_specific=True)
+
+    def _orphan(self, error: MailError) -> None:
+        """An error no failure line claimed."""
+        if not error.mail_specific:
+            return  # a network error from another client (an API call, a cache): not ours
+        interview = self._guess()
+        if interview is None:
+            explanation = explain_error(error)
+            self._keep_loose(
+                SEND_FAILED.finding(
+                    f"line {error.line}",
+                    email="an unknown recipient",
+                    reason=explanation.reason,
+                    fix=explanation.fix,
+                    evidence=explanation.evidence,
+                )
+            )
+            return
+        interview.failed_line = error.line
+        interview.error = error
+        self._waiting.pop(interview.serial, None)
+
+    # --- bookkeeping ---
+
+    def _new(self, line: int, key: str | None) -> Interview:
+        self._serial += 1
+        interview = Interview(self._serial, line, session_key=key)
+        self._open[interview.serial] = interview
+        if key:
+            self._by_key[key] = interview
+        if len(self._open) > OPEN_WINDOW:
+            self._close(self._open.popitem(last=False)[1])
+        return interview
+
+    def _guess(self) -> Interview | None:
+        """The interview a line that names none belongs to: the most recent still waiting;
+        the other recent ones waiting are remembered in case the guess proves wrong."""
+        waiting = self._waiting.values()
+        interview = next(reversed(waiting), None)
+        if interview is not None:
+            recent = itertools.takewhile(
+                lambda other: self._serial - other.serial < IN_FLIGHT, reversed(waiting)
+            )
+            interview.alternatives = tuple(itertools.islice(recent, 1, IN_FLIGHT))
+        return interview
+
+    def _move_guess(self, wrong: Interview) -> None:
+        """A guessed failure or '[EMAIL NOT SENT]' belonged to another interview: the most
+        recent one still waiting."""
+        for other in wrong.alternatives:
+            if self._waiting.get(other.serial) is not other:
+                continue
+            if wrong.not_sent is not None:
+                other.not_sent, wrong.not_sent = wrong.not_sent, None
+            else:
+                other.email, other.failed_line, other.error = (
+                    wrong.email,
+                    wrong.failed_line,
+                    wrong.error,
+                )
+                wrong.failed_line, wrong.error = None, None
+                if self._failure is wrong:
+                    self._failure = other
+            # It may be wrong again: the next candidates travel with it.
+            other.alternatives = tuple(a for a in wrong.alternatives if a is not other)
+            del self._waiting[other.serial]
+            return
+
+    def _latest_waiting(self) -> Interview | None:
+        return next(reversed(self._waiting.values()), None)
+
+    def _key_in(self, link: str) -> str | None:
+        """The session key a link carries: its session_key parameter, else a path segment
+        that is a known key. (Regular expressions: urllib.parse would double the run time.)"""
+        match = _KEY_PARAMETER.search(link)
+        if match:
+            key = match[1]
+            return unquote(key) if "%" in key else key
+        path = link.split("?", 1)[0].split("#", 1)[0]
+        for segment in reversed(path.split("/")):
+            if segment in self._by_key:
+                return segment
+        return None
+
+    def _close(self, interview: Interview) -> None:
+        self._waiting.pop(interview.serial, None)
+        interview.alternatives = ()  # a chain of closed interviews must not stay alive
+        if interview.session_key and self._by_key.get(interview.session_key) is interview:
+            del self._by_key[interview.session_key]
+        row, findings = judge(interview)
+        result = self.result
+        result.counters["interviews"] += 1
+        result.counters[_COUNTER[row["outcome"]]] += 1
+        if result.full(len(result.rows)):
+            result.overflow.update(finding_rule(finding) for finding in findings)
+            return
+        result.rows.append(row)
+        result.findings.extend(findings)
+
+    def _keep_loose(self, finding: Finding) -> None:
+        """A finding that belongs to no interview; capped like the interviews."""
+        if self.result.full(self._kept_findings):
+            self.result.overflow[finding_rule(finding)] += 1
+            return
+        self._kept_findings += 1
+        self.result.findings.append(finding)
+
+
+def not_sent_finding(
+    event: NotSent, email: str | None, subject: str | None, context: Mapping[str, Any]
+) -> Finding:
+    """logs.E003, with the config rule that explains the line when mailcheck knows it."""
+    cause = not_sent_cause(event.reason)
+    evidence: dict[str, Any] = {"line": event.line}
+    if cause is None:
+        return NOT_SENT.finding(
+            subject or f"line {event.line}",
+            to=f" to {email}" if email else "",
+            reason=event.reason,
+            cause="",
+            fix="Run `mailcheck config` to check the email settings",
+            evidence=evidence,
+            context=context,
+        )
+    evidence["config_finding"] = cause.rule.id
+    return NOT_SENT.finding(
+        subject or f"line {event.line}",
+        to=f" to {email}" if email else "",
+        reason=event.reason,
+        cause=f" ({cause.rule.id}: {cause.rule.title})",
+        fix=f"{cause.rule.hint.format(**cause.fields)}; `mailcheck explain {cause.rule.id}`",
+        evidence=evidence,
+        context=context,
+    )
+
+
+_COUNTER = {
+    "sent": "sent",
+    "sent after a failure": "sent",
+    "failed": "failed",
+    "not sent": "not_sent",
+    "no email": "no_email",
+}
+_RULES_BY_ID = {
+    rule.id: rule
+    for rule in (SEND_FAILED, NO_EMAIL, NOT_SENT, LOCAL_LINK, MORE_ERRORS, MORE_WARNINGS)
+}
+
+
+def finding_rule(finding: Finding) -> Rule:
+    return _RULES_BY_ID[finding.id]
+
+
+def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
+    """The summary row of one interview and its findings."""
+    context = {"interview_id": interview.interview_id} if interview.interview_id else {}
+    subject = (
+        f"interview {interview.interview_id}"
+        if interview.interview_id
+        else interview.email or f"line {interview.first_line}"
+    )
+    findings: list[Finding] = []
+    reason: str | None = None
+    failed_last = interview.failed_line is not None and (
+        interview.sent_line is None or interview.sent_line < interview.failed_line
+    )
+    if interview.not_sent is not None:
+        outcome = "not sent"
+        finding = not_sent_finding(interview.not_sent, interview.email, subject, context)
+        reason = f"[EMAIL NOT SENT] {interview.not_sent.reason}"
+        findings.append(finding)
+    elif failed_last:
+        outcome = "failed"
+        explanation = (
+            explain_error(interview.error)
+            if interview.error
+            else Explanation(
+                "no exception next to the failure line",
+                f"Run {SEND_TEST}",
+                {"line": interview.failed_line},
+            )
+        )
+        reason = explanation.reason
+        findings.append(
+            SEND_FAILED.finding(
+                subject,
+                email=interview.email or "the candidate",
+                reason=explanation.reason,
+                fix=explanation.fix,
+                evidence=explanation.evidence,
+                context=context,
+            )
+        )
+    elif interview.sent_line is not None:
+        outcome = "sent after a failure" if interview.failed_line else "sent"
+    else:
+        outcome = "no email"
+        line = interview.created_line or interview.first_line
+        findings.append(
+            NO_EMAIL.finding(
+                subject,
+                interview_id=interview.interview_id,
+                line=line,
+                evidence={"line": line, "session_key": interview.session_key},
+                context=context,
+            )
+        )
+    host = _link_host(interview.link)
+    if host in LOCAL_HOSTS:
+        findings.append(
+            LOCAL_LINK.finding(
+                subject,
+                to=f" to {interview.email}" if interview.email else "",
+                host=host,
+                evidence={"line": interview.sent_line, "link": interview.link},
+                context=context,
+            )
+        )
+    row = {
+        "interview_id": interview.interview_id,
+        "outcome": outcome,
+        "email": interview.email,
+        "reason": reason,
+        "time": interview.stamp,
+        "session_key": interview.session_key,
+        "link": interview.link,
+        "line": interview.first_line,
+    }
+    return row, findings
+
+
+_KEY_PARAMETER = re.compile(r"[?&;](?:session_key|session|key)=([^&#;\s]+)")
+_HOST = re.compile(r"(?:[A-Za-z][\w+.-]*:)?//(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]+)|([^:/?#]+)")
+
+
+def _link_host(link: str | None) -> str | None:
+    """The host name of a link, lower case, with or without a scheme (`127.0.0.1:8000/x`)."""
+    match = _HOST.match(link) if link else None
+    if match is None:
+        return None
+    return (match[1] or match[2]).lower()
+
+
+def check_log(events: Iterable[Event], limit: int = DEFAULT_LIMIT) -> LogResult:
+    """Follow the app's events and judge every interview they mention."""
+    correlator = Correlator(limit)
+    for event in events:
+        correlator.feed(event)
+    return correlator.finish()
+
+
+def check_reading(tally: Tally, result: LogResult, since: str | None) -> list[Finding]:
+    """What the reading itself showed: no app line at all, --since without timestamps,
+    mangled emoji."""
+    findings: list[Finding] = []
+    if since is not None and tally.stamped == 0 and (result.interviews or result.findings):
+        findings.append(NO_STAMPS.finding("--since", since=since))
+    if not result.interviews and not result.findings:
+        window = f" at or after {since}" if since is not None and tally.stamped else ""
+        findings.append(NO_MARKERS.finding("log", lines=tally.lines, window=window))
+    if tally.mangled is not None:
+        mangled, emoji, codec, line = tally.mangled
+        findings.append(
+            MANGLED_EMOJI.finding(
+                "emoji",
+                emoji=emoji,
+                mangled=mangled,
+                codec=codec,
+                line=line,
+                evidence={"line": line},
+            )
+        )
+    return findings
