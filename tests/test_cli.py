@@ -293,3 +293,27 @@ def test_shell_completion_script_and_protocol(tmp_path: Path) -> None:
         timeout=60,
     )
     assert completed.stdout.split() == ["--login-only"]
+
+
+def test_the_slim_app_for_one_command_behaves_like_the_whole_app(run_cli: RunCli) -> None:
+    """main() builds only the command being run (start-up time); nothing else may differ."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from interview_mailcheck.cli import app, app_for
+
+    runner = CliRunner()
+    for name in sorted(typer.main.get_command(app).commands):  # type: ignore[attr-defined]
+        slim = app_for(["mailcheck", name])
+        assert slim is not app
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            whole = runner.invoke(app, args, prog_name="mailcheck")
+            alone = runner.invoke(slim, args, prog_name="mailcheck")
+            assert (alone.exit_code, alone.stdout, alone.stderr) == (
+                whole.exit_code,
+                whole.stdout,
+                whole.stderr,
+            )
+    assert app_for(["mailcheck", "--version"]) is app
+    assert app_for(["mailcheck"]) is app
+    assert app_for(["mailcheck", "no-such-command"]) is app
