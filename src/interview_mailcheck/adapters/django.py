@@ -408,7 +408,7 @@ def _check_path(model: Any, path: str, key: str) -> None:
         try:
             field = meta.get_field(part)
         except FieldDoesNotExist:
-            names = ", ".join(sorted(f.name for f in meta.get_fields() if not f.auto_created))
+            names = ", ".join(sorted(f.name for f in meta.get_fields()))
             raise InputError(
                 f"field {path!r} ({key}) not found: {meta.label} has no field {part!r} (its "
                 f"fields: {names}); set the path with --field {key}=PATH or in [tool.mailcheck]"
