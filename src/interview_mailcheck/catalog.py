@@ -7,7 +7,11 @@ import importlib
 
 from interview_mailcheck.findings import Rule, registered_rules
 
-CHECK_MODULES = ("interview_mailcheck.checks.config",)
+CHECK_MODULES = (
+    "interview_mailcheck.checks.config",
+    "interview_mailcheck.checks.session",
+    "interview_mailcheck.checks.django",
+)
 
 
 def all_rules() -> list[Rule]:

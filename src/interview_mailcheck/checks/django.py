@@ -60,6 +60,15 @@ def _shown(name: str, value: object) -> str:
     return repr(value)
 
 
+def _phrase(name: str, value: object) -> str:
+    """The value in a sentence; a secret only by its length."""
+    if name not in SECRET_SETTINGS:
+        return repr(value)
+    if not isinstance(value, str):
+        return "no value"
+    return f"a value of {len(value)} characters" if value else "an empty value"
+
+
 def check_env_file_agrees(settings: MailSettings, environ: Mapping[str, str]) -> list[Finding]:
     """One warning per variable whose file value differs from Django's resolved value."""
     resolved, env_file = settings.django, settings.env_file
@@ -87,10 +96,10 @@ def check_env_file_agrees(settings: MailSettings, environ: Mapping[str, str]) ->
                 name,
                 hint=hint,
                 name=name,
-                file_value=_shown(name, file_value),
+                file_value=_phrase(name, file_value),
                 file=settings.env_file_path,
                 line=lines.get(name, 0),
-                django_value=_shown(name, django_value),
+                django_value=_phrase(name, django_value),
                 why=why,
                 evidence={
                     "file": _shown(name, file_value),
