@@ -354,3 +354,74 @@ def test_config_does_not_import_django(tmp_path: Path) -> None:
     )
     assert completed.stdout.startswith("mailcheck config:")
     assert completed.stderr == "[]"
+
+
+# --- The read-only switch each backend gets ------------------------------------------------------
+
+
+def test_sqlite_file_is_opened_with_mode_ro(tmp_path: Path) -> None:
+    from interview_mailcheck.adapters.django import read_only_changes
+
+    path = tmp_path / "my db.sqlite3"
+    changes = read_only_changes("sqlite", {"NAME": str(path), "OPTIONS": {"timeout": 5}})
+    assert changes == {"NAME": path.as_uri() + "?mode=ro", "OPTIONS": {"timeout": 5}}
+    assert "%20" in changes["NAME"]  # the URI quotes the space
+
+
+@pytest.mark.parametrize(
+    ("name", "uri"),
+    [
+        ("file:app.db", "file:app.db?mode=ro"),
+        ("file:app.db?cache=shared", "file:app.db?cache=shared&mode=ro"),
+        ("file:app.db?mode=ro", "file:app.db?mode=ro"),
+    ],
+)
+def test_sqlite_uri_gets_mode_ro(name: str, uri: str) -> None:
+    from interview_mailcheck.adapters.django import read_only_changes
+
+    assert read_only_changes("sqlite", {"NAME": name, "OPTIONS": {}})["NAME"] == uri
+
+
+def test_sqlite_write_lock_transaction_mode_is_dropped() -> None:
+    """Django 5.1's transaction_mode IMMEDIATE would ask a read-only file for a write lock."""
+    from interview_mailcheck.adapters.django import read_only_changes
+
+    settings = {"NAME": "/srv/app/db.sqlite3", "OPTIONS": {"transaction_mode": "IMMEDIATE"}}
+    assert read_only_changes("sqlite", settings)["OPTIONS"] == {}
+    assert settings["OPTIONS"] == {"transaction_mode": "IMMEDIATE"}  # the app's dict untouched
+
+
+def test_sqlite_in_memory_is_left_alone() -> None:
+    from interview_mailcheck.adapters.django import read_only_changes
+
+    assert read_only_changes("sqlite", {"NAME": ":memory:", "OPTIONS": {}}) == {}
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, {"options": "-c default_transaction_read_only=on"}),
+        (
+            {"options": "-c search_path=app", "sslmode": "require"},
+            {
+                "options": "-c search_path=app -c default_transaction_read_only=on",
+                "sslmode": "require",
+            },
+        ),
+    ],
+)
+def test_postgresql_sessions_default_to_read_only(
+    options: dict[str, str], expected: dict[str, str]
+) -> None:
+    from interview_mailcheck.adapters.django import read_only_changes
+
+    changes = read_only_changes("postgresql", {"NAME": "app", "OPTIONS": options})
+    assert changes == {"OPTIONS": expected}
+
+
+def test_other_backends_rely_on_the_rollback() -> None:
+    from interview_mailcheck.adapters.django import describe_database, read_only_changes
+
+    settings = {"NAME": "app", "HOST": "db.internal", "OPTIONS": {}}
+    assert read_only_changes("mysql", settings) == {}
+    assert describe_database("mysql", settings) == "mysql database 'app' on db.internal"
