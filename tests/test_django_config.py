@@ -132,6 +132,26 @@ def test_pythonpath_and_env_file_default_to_the_current_folder(
     assert f"compared with {Path.cwd() / '.env'};" in result.stdout.splitlines()[0]
 
 
+def test_mailcheck_env_file_names_the_file_compared(
+    run_cli: RunCli, project: Project, tmp_path: Path
+) -> None:
+    folder = project("never_loads_env", name="never_loads_env_var")  # no .env beside it
+    elsewhere = tmp_path / "elsewhere.env"
+    elsewhere.write_text(GOOD_ENV.read_text())
+    result = run_cli(
+        "config",
+        "--settings",
+        "never_loads_env_var",
+        "--pythonpath",
+        folder,
+        "--json",
+        env={"MAILCHECK_ENV_FILE": str(elsewhere)},
+    )
+    assert str(elsewhere) in warned(result.json())["EMAIL_BACKEND"]["message"]
+    alone = run_cli("config", "--settings", "never_loads_env_var", "--pythonpath", folder, "--json")
+    assert warned(alone.json()) == {}  # nothing to compare with
+
+
 def test_hard_coded_value_wins_over_the_file(run_cli: RunCli, project: Project) -> None:
     folder = project("hard_coded", GOOD_ENV.read_text())
     result = run_cli("config", "--settings", "hard_coded", "--pythonpath", folder, "--json")

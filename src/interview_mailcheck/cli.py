@@ -291,7 +291,7 @@ LinkTemplateOption = Annotated[
         metavar="URL",
         help=(
             "How the app builds the interview link, with {session_key} and/or {interview_id} "
-            "(default: http://127.0.0.1:8000/?session_key={session_key})."
+            "(default: the app's own, on http://127.0.0.1:8000/)."
         ),
         envvar="MAILCHECK_LINK_TEMPLATE",
         show_default=False,

@@ -44,15 +44,14 @@ def django_config_report(
     from interview_mailcheck.adapters.django import resolve_mail_settings
     from interview_mailcheck.adapters.envfile import read_env_file
     from interview_mailcheck.checks import django as django_checks
-    from interview_mailcheck.settings import ENV_FILE_VARIABLE, from_django
+    from interview_mailcheck.settings import env_file_location, from_django
 
     folder = pythonpath or Path.cwd()
     resolved = resolve_mail_settings(module, folder)
-    # The env file next to manage.py unless one is named; absent is fine here.
-    named = env_file or (
-        Path(os.environ[ENV_FILE_VARIABLE]) if os.environ.get(ENV_FILE_VARIABLE) else None
-    )
-    path = named or folder / ".env"
+    # The env file named, else the one next to manage.py (where load_dotenv() finds it), if any.
+    path, named = env_file_location(env_file)
+    if not named:
+        path = folder / ".env"
     file = read_env_file(path) if named or path.exists() else None
     settings = from_django(resolved, path, file)
     result = analyse(settings)
