@@ -1,9 +1,10 @@
 """The example Django project (examples/interview_site) as a real peer for the tests.
 
-Its database is built once per test session in a temporary folder, by a subprocess running
-the project's own `migrate` and `demo_data`, exactly as a user would. In-process runs of
-`mailcheck session(s)` then set Django up with the example's settings (once per process, as
-Django allows); other projects and settings run in subprocesses.
+Its databases are built in temporary folders by a subprocess running the project's own
+`migrate` and `demo_data`, as a user would. In-process runs of `mailcheck session(s)` set
+Django up with the example's settings (once per process, as Django allows); other projects run
+in subprocesses. The fixtures are in support/django_fixtures.py; this module holds the paths,
+the demo interviews' ids and the helpers.
 """
 
 from __future__ import annotations
