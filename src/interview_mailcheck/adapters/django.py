@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,7 @@ DJANGO_MISSING = (
     "Django is not installed in this environment: pip install 'interview-mailcheck[django]' "
     "(in the app's virtual environment)"
 )
+_UNMIGRATED = re.compile(r"no such (table|column)|does not exist|doesn't exist|Unknown column")
 CHUNK_SIZE = 2000
 """Rows fetched per round trip while streaming: memory stays flat whatever the row count."""
 
@@ -259,9 +261,10 @@ class InterviewReader:
                     yield
                     transaction.set_rollback(True, using=self.alias)
             except DatabaseError as error:
+                unmigrated = _UNMIGRATED.search(str(error))
+                hint = " (are the app's migrations applied to it?)" if unmigrated else ""
                 raise InputError(
-                    f"database cannot be read: {where}: {_one_line(error)} (are the app's "
-                    "migrations applied to this database?)"
+                    f"database cannot be read: {where}: {_one_line(error)}{hint}"
                 ) from None
         finally:
             connection.close()
