@@ -12,6 +12,8 @@ CHECK_MODULES = (
     "interview_mailcheck.checks.smtp",
     "interview_mailcheck.checks.dns",
     "interview_mailcheck.checks.logs",
+    "interview_mailcheck.checks.session",
+    "interview_mailcheck.checks.django",
 )
 
 

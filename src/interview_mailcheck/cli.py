@@ -153,17 +153,25 @@ def config(
     verbose: VerboseOption = False,
     strict: StrictOption = False,
     debug: DebugOption = False,
+    settings: ConfigSettingsOption = None,
+    pythonpath: PythonPathOption = None,
 ) -> None:
     """Check the email settings offline: backend, host, port and TLS mode, credentials, sender.
 
     Reads the settings the app would see with load_dotenv(): the process environment wins over
-    the .env file. Never prints the password, only whether it is set and its length.
+    the .env file. With --settings, checks the values Django resolves from that settings module
+    instead, and warns where the .env file says otherwise. Never prints the password, only
+    whether it is set and its length.
 
     Example: mailcheck config --env-file .env.example
     """
     from interview_mailcheck.commands.config import config_report
 
-    emit(config_report(env_file, strict=strict), json, verbose)
+    emit(
+        config_report(env_file, strict=strict, settings_module=settings, pythonpath=pythonpath),
+        json,
+        verbose,
+    )
 
 
 @app.command()
@@ -328,6 +336,194 @@ def dns(
 
     report = dns_report(
         env_file, domain=domain, nameservers=nameserver or (), timeout=timeout, strict=strict
+    )
+    emit(report, json, verbose)
+
+
+# --- The app's data, through Django (defined here, used by `config` above too) --------------
+
+SettingsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--settings",
+        metavar="MODULE",
+        help=(
+            "The Django settings module, as django-admin takes it (default: "
+            "$DJANGO_SETTINGS_MODULE, else `settings` in [tool.mailcheck] of pyproject.toml)."
+        ),
+        show_default=False,
+    ),
+]
+ConfigSettingsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--settings",
+        metavar="MODULE",
+        help=(
+            "Check the settings Django resolves from this settings module (e.g. "
+            "mysite.settings) instead of the .env file, and compare the two."
+        ),
+        show_default=False,
+    ),
+]
+PythonPathOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--pythonpath",
+        metavar="DIR",
+        help="The folder to import the project from, as django-admin (default: current folder).",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+InterviewModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--interview-model",
+        metavar="APP.MODEL",
+        help="The interview model (default: interviews.Interview).",
+        show_default=False,
+    ),
+]
+SessionModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--session-model",
+        metavar="APP.MODEL",
+        help="The session model (default: interview_app.InterviewSession).",
+        show_default=False,
+    ),
+]
+FieldOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        metavar="SIDE.KEY=PATH",
+        help=(
+            "A field path other than the app's, e.g. interview.candidate-email=applicant__email "
+            "(repeatable; see [tool.mailcheck] in the README for the keys)."
+        ),
+        show_default=False,
+    ),
+]
+LinkTemplateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--link-template",
+        metavar="URL",
+        help=(
+            "How the app builds the interview link, with {session_key} and/or {interview_id} "
+            "(default: the app's own, on http://127.0.0.1:8000/)."
+        ),
+        envvar="MAILCHECK_LINK_TEMPLATE",
+        show_default=False,
+    ),
+]
+
+
+def _project_options(
+    settings: str | None,
+    pythonpath: Path | None,
+    interview_model: str | None,
+    session_model: str | None,
+    field: list[str] | None,
+    link_template: str | None,
+) -> Any:
+    from interview_mailcheck.commands.session import ProjectOptions
+
+    return ProjectOptions(
+        settings, pythonpath, interview_model, session_model, tuple(field or ()), link_template
+    )
+
+
+@app.command()
+@guarded
+def session(
+    interview_id: Annotated[
+        str, typer.Argument(metavar="INTERVIEW_ID", help="The interview's primary key (a UUID).")
+    ],
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    check_link: Annotated[
+        bool, typer.Option("--check-link", help="Fetch the interview link and report its status.")
+    ] = False,
+    interview_model: InterviewModelOption = None,
+    session_model: SessionModelOption = None,
+    field: FieldOption = None,
+    link_template: LinkTemplateOption = None,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+    strict: StrictOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Walk one interview's chain, read-only: the Interview, its session_key, the
+    InterviewSession, the candidate's email, the link, and what the invitation would contain.
+
+    Needs no .env: it reads the app's database through the app's own Django settings.
+
+    Example: mailcheck session 6f1c2a3e-0001-4c8e-9a51-2b7d3e4f5a60 --settings mysite.settings
+    """
+    from interview_mailcheck.commands.session import session_report
+
+    options = _project_options(
+        settings, pythonpath, interview_model, session_model, field, link_template
+    )
+    emit(session_report(interview_id, options, check_link=check_link, strict=strict), json, verbose)
+
+
+@app.command()
+@guarded
+def sessions(
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="Only interviews starting at or after DATE (YYYY-MM-DD, ISO time, today, now).",
+            show_default=False,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="Only interviews starting at or before DATE (a date includes the whole day).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Check at most N interviews.", show_default=False),
+    ] = None,
+    interview_model: InterviewModelOption = None,
+    session_model: SessionModelOption = None,
+    field: FieldOption = None,
+    link_template: LinkTemplateOption = None,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+    strict: StrictOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Run the session checks over every interview (or a window of them), read-only, in one
+    streamed query: for a nightly or CI audit. Findings carry the interview id.
+
+    Example: mailcheck sessions --settings mysite.settings --since today --json
+    """
+    from interview_mailcheck.commands.session import sessions_report
+    from interview_mailcheck.interviews import parse_when
+
+    options = _project_options(
+        settings, pythonpath, interview_model, session_model, field, link_template
+    )
+    report = sessions_report(
+        options,
+        since=parse_when(since, end_of_day=False) if since else None,
+        until=parse_when(until, end_of_day=True) if until else None,
+        limit=limit,
+        strict=strict,
     )
     emit(report, json, verbose)
 

@@ -66,12 +66,25 @@ class Shadow(NamedTuple):
     file_line: int
 
 
+class DjangoResolved(NamedTuple):
+    """The email settings as Django resolved them from a settings module (`--settings`)."""
+
+    module: str
+    file: str | None
+    values: Mapping[str, object]
+    """Each setting's Python value, of whatever type settings.py gave it (or Django's default)."""
+    overridden: frozenset[str]
+    """The settings the module sets itself; the others are Django's defaults."""
+
+
 class MailSettings(NamedTuple):
     values: Mapping[str, Setting]
     env_file_path: Path
     env_file: EnvFile | None
     """None when the default ./.env does not exist (CI often passes settings as variables)."""
     shadowed: tuple[Shadow, ...]
+    django: DjangoResolved | None = None
+    """With --settings: the values are Django's, and the env file is only compared with them."""
 
     def get(self, name: str) -> str | None:
         return self.values[name].value
@@ -145,3 +158,37 @@ def _last_lines(env_file: EnvFile | None) -> dict[str, int]:
         if binding.key is not None:
             lines[binding.key] = binding.line
     return lines
+
+
+DJANGO_DEFAULT = "Django default"
+
+
+def django_text(value: object) -> str | None:
+    """A Python setting as the text checks read; bool and int as str() writes them."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return str(value)
+    return repr(value)
+
+
+def from_django(
+    resolved: DjangoResolved, env_file_path: Path, env_file: EnvFile | None
+) -> MailSettings:
+    """The settings Django resolved, as the same checks as the env-file path read them.
+
+    A setting the module leaves to Django's default counts as not set, so the checks say what
+    Django then does (port 25, no timeout, webmaster@localhost...).
+    """
+    if env_file is not None:
+        remember_secrets(env_file)
+    for name in SECRET_SETTINGS:
+        secret = resolved.values.get(name)
+        redact.remember(secret if isinstance(secret, str) else None)
+    values: dict[str, Setting] = {URL_SETTING: Setting(URL_SETTING, None, "-")}
+    for name in MAIL_SETTINGS:
+        if name in resolved.overridden:
+            values[name] = Setting(name, django_text(resolved.values.get(name)), resolved.module)
+        else:
+            values[name] = Setting(name, None, DJANGO_DEFAULT)
+    return MailSettings(values, env_file_path, env_file, (), resolved)

@@ -833,6 +833,8 @@ def check_env_file(config: MailConfig) -> list[Finding]:
     settings = config.settings
     env_file = settings.env_file
     if env_file is None:
+        if settings.django is not None:  # the settings came from Django, not from a file
+            return []
         return [NO_ENV_FILE.finding(str(settings.env_file_path), path=settings.env_file_path)]
     findings: list[Finding] = []
     path = str(env_file.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from interview_mailcheck.checks.config import analyse, describe_target, settings_rows
@@ -9,7 +10,15 @@ from interview_mailcheck.report import Report, Section
 from interview_mailcheck.settings import load_settings
 
 
-def config_report(env_file: Path | None, *, strict: bool) -> Report:
+def config_report(
+    env_file: Path | None,
+    *,
+    strict: bool,
+    settings_module: str | None = None,
+    pythonpath: Path | None = None,
+) -> Report:
+    if settings_module is not None:
+        return django_config_report(env_file, settings_module, pythonpath, strict=strict)
     settings = load_settings(env_file)
     result = analyse(settings)
     source = (
@@ -23,6 +32,43 @@ def config_report(env_file: Path | None, *, strict: bool) -> Report:
         headline=f"settings from {source}; {describe_target(result.config)}",
         sections=[
             Section("settings", "Settings (what the app sees)", settings_rows(result.config))
+        ],
+        strict=strict,
+    )
+
+
+def django_config_report(
+    env_file: Path | None, module: str, pythonpath: Path | None, *, strict: bool
+) -> Report:
+    """The settings Django resolved from `module`, judged like a .env, then compared with it."""
+    from interview_mailcheck.adapters.django import resolve_mail_settings
+    from interview_mailcheck.adapters.envfile import read_env_file
+    from interview_mailcheck.checks import django as django_checks
+    from interview_mailcheck.settings import env_file_location, from_django
+
+    folder = pythonpath or Path.cwd()
+    resolved = resolve_mail_settings(module, folder)
+    # The env file named, else the one next to manage.py (where load_dotenv() finds it), if any.
+    path, named = env_file_location(env_file)
+    if not named:
+        path = folder / ".env"
+    file = read_env_file(path) if named or path.exists() else None
+    settings = from_django(resolved, path, file)
+    result = analyse(settings)
+    findings = result.findings + django_checks.check_env_file_agrees(settings, os.environ)
+    compared = f", compared with {path}" if file else ""
+    where = f" ({resolved.file})" if resolved.file else ""
+    return Report(
+        command="config",
+        findings=findings,
+        headline=(
+            f"settings resolved by Django from {module}{where}{compared}; "
+            f"{describe_target(result.config)}"
+        ),
+        sections=[
+            Section(
+                "settings", "Settings (what Django resolved)", django_checks.settings_rows(settings)
+            )
         ],
         strict=strict,
     )

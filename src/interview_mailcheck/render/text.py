@@ -120,7 +120,11 @@ def _verdict(report: Report) -> Line:
 
 
 _HAPPY_DEFAULT = "Everything checked is in order."
-_HAPPY = {"config": "The email settings are ready to send invitations."}
+_HAPPY = {
+    "config": "The email settings are ready to send invitations.",
+    "session": "This interview's invitation has everything it needs.",
+    "sessions": "Every interview checked has what its invitation needs.",
+}
 
 
 def _plural(count: int, word: str) -> str:

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class InterviewAppConfig(AppConfig):
+    name = "interview_app"

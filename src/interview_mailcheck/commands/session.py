@@ -1,0 +1,192 @@
+"""`mailcheck session ID` and `mailcheck sessions`: the app's own rows, read-only.
+
+Load the project (adapters/django.py), read the interviews in one query per command, run
+checks/session.py over each, and build the report. No .env is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from interview_mailcheck.adapters.pyproject import read_tool_table
+from interview_mailcheck.checks.session import (
+    NOT_FOUND,
+    InterviewChecks,
+    check_link_status,
+    check_link_template,
+    check_record,
+)
+from interview_mailcheck.findings import Finding
+from interview_mailcheck.interviews import (
+    DataLayout,
+    InterviewRecord,
+    When,
+    build_link,
+    resolve_layout,
+    settings_module,
+)
+from interview_mailcheck.report import Report, Section
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+"""India Standard Time: UTC+05:30 all year (Asia/Kolkata has no daylight saving)."""
+TIME_FORMAT = "%a %d %b %Y, %H:%M %Z"
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """Where the project is and how its data is laid out, as given on the command line."""
+
+    settings: str | None = None
+    pythonpath: Path | None = None
+    interview_model: str | None = None
+    session_model: str | None = None
+    fields: tuple[str, ...] = ()
+    link_template: str | None = None
+
+
+def open_project(options: ProjectOptions) -> tuple[Any, DataLayout]:
+    """The layout (pyproject.toml, then options) and a reader over the set-up project."""
+    from interview_mailcheck.adapters.django import InterviewReader, load_project
+
+    folder = options.pythonpath or Path.cwd()
+    tool = read_tool_table(folder)
+    module = settings_module(options.settings, tool)
+    layout = resolve_layout(
+        tool,
+        interview_model=options.interview_model,
+        session_model=options.session_model,
+        fields=options.fields,
+        link_template=options.link_template,
+    )
+    project = load_project(module, folder)
+    return InterviewReader(project, layout), layout
+
+
+def session_report(
+    interview_id: str, options: ProjectOptions, *, check_link: bool, strict: bool
+) -> Report:
+    reader, layout = open_project(options)
+    with reader.read_only():
+        record = reader.one(interview_id)
+    headline = (
+        f"interview {interview_id} in {reader.database} (read-only), settings "
+        f"{reader.project.settings_module}"
+    )
+    if record is None:
+        findings = [
+            NOT_FOUND.finding(
+                layout.interview_model, model=layout.interview_model, interview_id=interview_id
+            )
+        ]
+        return Report("session", findings, headline=headline, strict=strict)
+    findings = check_record(record, layout)
+    link = build_link(layout.link_template, record)
+    status_text = None
+    if check_link and link:
+        from interview_mailcheck.adapters.http import fetch
+
+        status = fetch(link)
+        status_text = status.describe()
+        findings += check_link_status(link, status.status, status.reason)
+    findings += check_link_template(layout.link_template)
+    rows = invitation_rows(record, layout, reader.project, link, status_text, check_link)
+    return Report(
+        "session",
+        findings,
+        headline=headline,
+        sections=[Section("interview", "The interview and its invitation", rows, True)],
+        strict=strict,
+    )
+
+
+def sessions_report(
+    options: ProjectOptions,
+    *,
+    since: When | None,
+    until: When | None,
+    limit: int | None,
+    strict: bool,
+) -> Report:
+    """Every interview (or a window): one streamed query, the same checks, findings tagged."""
+    reader, layout = open_project(options)
+    findings: list[Finding] = check_link_template(layout.link_template)
+    checks = InterviewChecks(layout)
+    with reader.read_only():
+        rows = reader.many(since.moment if since else None, until.moment if until else None, limit)
+        findings += checks.audit(rows, reader.display_id)
+    checked = checks.checked
+    window = "".join(
+        (
+            f" from {since.text}" if since else "",
+            f" until {until.text}" if until else "",
+            f" (at most {limit})" if limit is not None else "",
+        )
+    )
+    noun = "interview" if checked == 1 else "interviews"
+    return Report(
+        "sessions",
+        findings,
+        headline=(
+            f"{checked} {noun}{window} in {reader.database} (read-only), settings "
+            f"{reader.project.settings_module}"
+        ),
+        strict=strict,
+        counters={"checked": checked},
+    )
+
+
+# --- What the invitation would contain ------------------------------------------------------
+
+
+def _shown(value: object) -> str:
+    return "(empty)" if value is None or str(value).strip() == "" else str(value)
+
+
+def scheduled(value: object, project: Any) -> tuple[str, str]:
+    """The interview time in the app's TIME_ZONE and in IST."""
+    if value is None:
+        return "(not set)", "(not set)"
+    if not isinstance(value, datetime):
+        return str(value), str(value)
+    zone = project.zone or timezone.utc
+    aware = value if value.tzinfo else value.replace(tzinfo=zone)
+    return aware.astimezone(zone).strftime(TIME_FORMAT), aware.astimezone(IST).strftime(TIME_FORMAT)
+
+
+def invitation_rows(
+    record: InterviewRecord,
+    layout: DataLayout,
+    project: Any,
+    link: str | None,
+    link_status: str | None,
+    check_link: bool,
+) -> list[dict[str, str]]:
+    local, ist = scheduled(record.started_at, project)
+    if not record.session_key:
+        session = "- (no session_key)"
+    elif record.session_found:
+        session = f"found ({layout.session_model})"
+    else:
+        session = f"none has this key ({layout.session_model})"
+    job = _shown(record.job_title)
+    if record.company:
+        job = f"{job} at {record.company}"
+    rows = [
+        ("interview", f"{record.interview_id} ({layout.interview_model})"),
+        ("session_key", _shown(record.session_key)),
+        ("InterviewSession", session),
+        ("candidate", _shown(record.candidate_name)),
+        ("candidate email", _shown(record.candidate_email)),
+        ("session email", _shown(record.session_email) if record.session_found else "-"),
+        ("job", job),
+        (f"scheduled ({project.time_zone or 'UTC'})", local),
+        ("scheduled (IST)", ist),
+        ("coding language", _shown(record.coding_language) if record.session_found else "-"),
+        ("link", link or "(none: the interview has no session_key)"),
+    ]
+    if check_link:
+        rows.append(("link status", link_status or "not fetched (no link)"))
+    return [{"item": item, "value": value} for item, value in rows]
