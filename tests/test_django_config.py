@@ -226,7 +226,14 @@ def test_django_defaults_are_judged_like_unset_variables(
 
 # EMAIL_URL is not a Django setting: only a loader in settings.py (env.email_url()) turns it
 # into EMAIL_* values, which env_values.py does not do, so those files have no Django twin.
-ENV_CASES = sorted(p for p in ENV_FIXTURES.glob("*.env") if not p.stem.startswith("email_url"))
+# In the others, a value no cast can read stays a string in Django, where the type checks
+# (django.E001-E003) say what Django makes of it: test_uncastable_values covers them.
+UNCASTABLE = {"boolean_typo", "port_not_integer", "stray_quotes_and_spaces"}
+ENV_CASES = sorted(
+    p
+    for p in ENV_FIXTURES.glob("*.env")
+    if not p.stem.startswith("email_url") and p.stem not in UNCASTABLE
+)
 
 
 @pytest.mark.parametrize("env_file", ENV_CASES, ids=[path.stem for path in ENV_CASES])
@@ -311,3 +318,70 @@ def test_passwords_never_printed(
 )
 def test_same_value(text: str | None, value: object, same: bool) -> None:
     assert same_value(text, value) is same
+
+
+@pytest.mark.parametrize(
+    ("case", "django_ids"),
+    [
+        ("boolean_typo", ["django.E001"]),
+        ("port_not_integer", ["config.E004", "django.E003"]),
+        ("stray_quotes_and_spaces", ["config.E025", "config.E025", "django.E003"]),
+    ],
+)
+def test_uncastable_values(
+    case: str,
+    django_ids: list[str],
+    run_cli: RunCli,
+    project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A string Django holds is judged as Django reads it: 'Ture' switches TLS on."""
+    env_file = ENV_FIXTURES / f"{case}.env"
+    module = "env_values_" + case
+    folder = project("env_values", name=module)
+    monkeypatch.setenv("MAILCHECK_TEST_ENV_FILE", str(env_file))
+    result = run_cli(
+        "config", "--settings", module, "--pythonpath", folder, "--env-file", env_file, "--json"
+    )
+    assert result.exit_code == 1
+    assert result.ids() == sorted(django_ids)
+
+
+def test_os_getenv_without_casts(run_cli: RunCli, project: Project) -> None:
+    """The classic: the string 'False' switches SSL on, next to TLS: Django would raise."""
+    folder = project("strings_uncast", GOOD_ENV.read_text(), name="strings_uncast_judged")
+    result = run_cli(
+        "config", "--settings", "strings_uncast_judged", "--pythonpath", folder, "--json"
+    )
+    assert result.exit_code == 1
+    assert result.ids() == [
+        "config.E006",  # TLS and SSL both on, as Django reads them
+        "django.E001",  # EMAIL_USE_SSL = 'False', read as True
+        "django.E002",  # EMAIL_TIMEOUT = '10': socket.settimeout() raises TypeError
+        "django.W002",  # EMAIL_PORT = '587': works by luck
+        "django.W003",  # EMAIL_USE_TLS = 'True': works by luck
+    ]
+    findings = {f["id"]: f for f in result.json()["findings"]}
+    assert findings["django.E001"]["message"] == (
+        "EMAIL_USE_SSL is the string 'False' (str): Django reads it as True (switched on)"
+    )
+    assert "env.bool('EMAIL_USE_SSL')" in findings["django.E001"]["hint"]
+    assert "int(os.getenv('EMAIL_TIMEOUT'" in findings["django.E002"]["hint"]
+
+
+def test_django_environ_email_url_settings(run_cli: RunCli, project: Project) -> None:
+    """A real settings.py with env.email_url(): Django holds the URL's values, typed."""
+    env_text = (
+        "EMAIL_URL=smtp+ssl://hiring.team%40gmail.com:abcdefghijklmnop@smtp.gmail.com:465\n"
+        "DEFAULT_FROM_EMAIL=hiring.team@gmail.com\n"
+    )
+    folder = project("email_url_environ", env_text)
+    result = run_cli("config", "--settings", "email_url_environ", "--pythonpath", folder, "--json")
+    assert (result.exit_code, result.ids()) == (0, [])
+    rows = {row["name"]: row["value"] for row in result.json()["settings"]}
+    assert rows["EMAIL_HOST"] == "'smtp.gmail.com'"
+    assert rows["EMAIL_PORT"] == "465"  # an int, as django-environ cast it
+    assert rows["EMAIL_USE_SSL"] == "True"
+    assert rows["EMAIL_HOST_USER"] == "'hiring.team@gmail.com'"
+    assert rows["EMAIL_HOST_PASSWORD"] == "set (16 characters)"
+    assert "abcdefghijklmnop" not in result.stdout

@@ -187,8 +187,15 @@ def from_django(
         redact.remember(secret if isinstance(secret, str) else None)
     values: dict[str, Setting] = {URL_SETTING: Setting(URL_SETTING, None, "-")}
     for name in MAIL_SETTINGS:
-        if name in resolved.overridden:
-            values[name] = Setting(name, django_text(resolved.values.get(name)), resolved.module)
-        else:
+        value = resolved.values.get(name)
+        if name not in resolved.overridden:
             values[name] = Setting(name, None, DJANGO_DEFAULT)
+        elif name in ("EMAIL_USE_TLS", "EMAIL_USE_SSL"):
+            # Django tests the switches for truth: the string 'False' switches TLS on.
+            values[name] = Setting(name, str(bool(value)), resolved.module)
+        elif name == "EMAIL_PORT" and value == "":
+            # `port or default`: smtplib falls back to 25, as if it were not set.
+            values[name] = Setting(name, None, resolved.module)
+        else:
+            values[name] = Setting(name, django_text(value), resolved.module)
     return MailSettings(values, env_file_path, env_file, (), resolved)

@@ -212,6 +212,10 @@ TLS_AND_SSL = Rule(
     id="config.E006",
     level=ERROR,
     title="EMAIL_USE_TLS and EMAIL_USE_SSL are both on",
+    message=(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: Django will raise 'EMAIL_USE_TLS/"
+        "EMAIL_USE_SSL are mutually exclusive' when the app sends"
+    ),
     hint="Keep one: EMAIL_USE_TLS=True with port 587, or EMAIL_USE_SSL=True with port 465",
     explanation=(
         "STARTTLS (EMAIL_USE_TLS) upgrades a plain connection; implicit TLS (EMAIL_USE_SSL) "

@@ -30,6 +30,115 @@ ENV_FILE_DISAGREES = Rule(
     ),
 )
 
+SWITCH_IS_STRING = Rule(
+    id="django.E001",
+    level=Level.ERROR,
+    title="A TLS/SSL switch is a string: Django reads any non-empty string as true",
+    message="{name} is the string {value!r} (str): Django reads it as {seen}",
+    hint=(
+        "Cast it in settings.py: {name} = os.getenv('{name}', 'False').lower() in "
+        "('1', 'true', 'yes', 'on'), or {name} = env.bool('{name}') with django-environ"
+    ),
+    explanation=(
+        "settings.py that reads os.getenv('EMAIL_USE_TLS') without a cast hands Django a "
+        "string, and Django tests it for truth: every non-empty string is true, 'False' and "
+        "'0' included. TLS or SSL is then switched on whatever the .env file says, which mixes "
+        "up the port and mode, or makes Django raise 'EMAIL_USE_TLS/EMAIL_USE_SSL are mutually "
+        "exclusive' when it sends."
+    ),
+)
+SWITCH_STRING_BY_LUCK = Rule(
+    id="django.W003",
+    level=Level.WARNING,
+    title="A TLS/SSL switch is a string that happens to mean what it says",
+    message="{name} is the string {value!r} (str): Django reads it as {seen}, by luck",
+    hint=SWITCH_IS_STRING.hint,
+    explanation=(
+        "Django tests the switch for truth, and this string happens to give the intended "
+        "answer. The same settings.py turns TLS on for 'False' or '0': cast it now."
+    ),
+)
+TIMEOUT_NOT_NUMBER = Rule(
+    id="django.E002",
+    level=Level.ERROR,
+    title="EMAIL_TIMEOUT is not a number: sending fails with TypeError",
+    message=(
+        "EMAIL_TIMEOUT is {value!r} ({kind}): smtplib passes it to socket.settimeout(), which "
+        "raises TypeError the first time the app sends"
+    ),
+    hint="Cast it in settings.py: EMAIL_TIMEOUT = int(os.getenv('EMAIL_TIMEOUT', '10'))",
+    explanation=(
+        "Django gives EMAIL_TIMEOUT to smtplib as is; a string such as '10' makes every send "
+        "fail with \"TypeError: 'str' object cannot be interpreted as an integer\"."
+    ),
+)
+PORT_NOT_NUMBER = Rule(
+    id="django.E003",
+    level=Level.ERROR,
+    title="EMAIL_PORT is empty or not a number",
+    message="EMAIL_PORT is {value!r} ({kind}): {effect}",
+    hint="Cast it in settings.py: EMAIL_PORT = int(os.getenv('EMAIL_PORT', '587'))",
+    explanation=(
+        "Django passes EMAIL_PORT to smtplib. An empty value makes smtplib use port 25 "
+        "silently (cloud hosts block it); text that is not a number fails to connect."
+    ),
+)
+PORT_IS_STRING = Rule(
+    id="django.W002",
+    level=Level.WARNING,
+    title="EMAIL_PORT is a string of digits: it works only by luck",
+    message=(
+        "EMAIL_PORT is the string {value!r} (str): it works only because the socket layer "
+        "accepts a numeric string"
+    ),
+    hint="Cast it in settings.py: EMAIL_PORT = int(os.getenv('EMAIL_PORT', '587'))",
+    explanation=(
+        "smtplib hands the port to getaddrinfo, which happens to accept '587'. Anything else "
+        "that reads EMAIL_PORT (a health check, a comparison with 465) sees text, not a number."
+    ),
+)
+
+SWITCHES = ("EMAIL_USE_TLS", "EMAIL_USE_SSL")
+
+
+def check_types(settings: MailSettings) -> list[Finding]:
+    """Values of a type Django misreads: string switches, string or empty port and timeout."""
+    resolved = settings.django
+    if resolved is None:
+        return []
+    values = resolved.values
+    findings: list[Finding] = []
+    for name in SWITCHES:
+        value = values.get(name)
+        if isinstance(value, str) and name in resolved.overridden:
+            seen = "True (switched on)" if value else "False (the empty string)"
+            rule = SWITCH_STRING_BY_LUCK if parse_bool(value) is bool(value) else SWITCH_IS_STRING
+            findings.append(rule.finding(name, name=name, value=value, seen=seen))
+    port = values.get("EMAIL_PORT")
+    if isinstance(port, str) and "EMAIL_PORT" in resolved.overridden:
+        if port.strip().isdigit():
+            findings.append(PORT_IS_STRING.finding("EMAIL_PORT", value=port))
+        else:
+            effect = (
+                "smtplib then uses port 25 without a word"
+                if not port.strip()
+                else "smtplib cannot connect to it"
+            )
+            findings.append(
+                PORT_NOT_NUMBER.finding("EMAIL_PORT", value=port, kind="str", effect=effect)
+            )
+    timeout = values.get("EMAIL_TIMEOUT")
+    if (
+        timeout is not None
+        and not isinstance(timeout, (int, float))
+        and "EMAIL_TIMEOUT" in resolved.overridden
+    ):
+        findings.append(
+            TIMEOUT_NOT_NUMBER.finding("EMAIL_TIMEOUT", value=timeout, kind=type(timeout).__name__)
+        )
+    return findings
+
+
 HINT_DEFAULT = (
     "settings.py never sets {name}: call load_dotenv() in settings.py and add "
     "{name} = os.environ.get('{name}') (with the right type)"

@@ -55,7 +55,11 @@ def django_config_report(
     file = read_env_file(path) if named or path.exists() else None
     settings = from_django(resolved, path, file)
     result = analyse(settings)
-    findings = result.findings + django_checks.check_env_file_agrees(settings, os.environ)
+    findings = (
+        django_checks.check_types(settings)
+        + result.findings
+        + django_checks.check_env_file_agrees(settings, os.environ)
+    )
     compared = f", compared with {path}" if file else ""
     where = f" ({resolved.file})" if resolved.file else ""
     return Report(
