@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from interview_mailcheck.checks.config import analyse, describe_target, settings_rows
+from interview_mailcheck.checks.config import ConfigResult, analyse, describe_target, settings_rows
+from interview_mailcheck.findings import Finding
 from interview_mailcheck.report import Report, Section
 from interview_mailcheck.settings import load_settings
 
@@ -37,10 +38,11 @@ def config_report(
     )
 
 
-def django_config_report(
-    env_file: Path | None, module: str, pythonpath: Path | None, *, strict: bool
-) -> Report:
-    """The settings Django resolved from `module`, judged like a .env, then compared with it."""
+def analyse_django(
+    env_file: Path | None, module: str, pythonpath: Path | None
+) -> tuple[ConfigResult, list[Finding]]:
+    """The settings Django resolved from `module`, judged like a .env, then compared with it:
+    the analysis, and every finding (the type checks and the comparison included)."""
     from interview_mailcheck.adapters.django import resolve_mail_settings
     from interview_mailcheck.adapters.envfile import read_env_file
     from interview_mailcheck.checks import django as django_checks
@@ -54,12 +56,25 @@ def django_config_report(
         path = folder / ".env"
     file = read_env_file(path) if named or path.exists() else None
     settings = from_django(resolved, path, file)
+    types = django_checks.check_types(settings)
+    agrees = django_checks.check_env_file_agrees(settings, os.environ)
     result = analyse(settings)
-    findings = (
-        django_checks.check_types(settings)
-        + result.findings
-        + django_checks.check_env_file_agrees(settings, os.environ)
-    )
+    checks = (("django_types", types), *result.checks, ("env_file_agrees", agrees))
+    result = result._replace(checks=checks)
+    return result, types + result.findings + agrees
+
+
+def django_config_report(
+    env_file: Path | None, module: str, pythonpath: Path | None, *, strict: bool
+) -> Report:
+    """The settings Django resolved from `module`, judged like a .env, then compared with it."""
+    from interview_mailcheck.checks import django as django_checks
+
+    result, findings = analyse_django(env_file, module, pythonpath)
+    settings = result.config.settings
+    resolved = settings.django
+    assert resolved is not None
+    path, file = settings.env_file_path, settings.env_file
     compared = f", compared with {path}" if file else ""
     where = f" ({resolved.file})" if resolved.file else ""
     return Report(

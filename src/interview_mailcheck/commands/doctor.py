@@ -79,6 +79,11 @@ class DoctorOptions:
 class DoctorRun:
     sections: list[SectionResult] = field(default_factory=list)
     extra_sections: list[Section] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def _folder(options: DoctorOptions) -> Path | None:
+    return Path(options.pythonpath) if options.pythonpath else None
 
 
 def _timed(name: str, run: Callable[[SectionResult], None]) -> SectionResult:
@@ -110,13 +115,22 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
     from interview_mailcheck.adapters.dns import parse_nameserver
 
     nameservers = [parse_nameserver(text) for text in options.nameservers]
-    settings = load_settings(options.env_file)
     run = DoctorRun()
-    config_result = analyse(settings)
+    if options.settings_module:
+        # What the app really runs with: Django's resolved settings (compared with the .env).
+        from interview_mailcheck.commands.config import analyse_django
+
+        config_result, config_findings = analyse_django(
+            options.env_file, options.settings_module, _folder(options)
+        )
+    else:
+        config_result = analyse(load_settings(options.env_file))
+        config_findings = list(config_result.findings)
+    config_result = config_result._replace(findings=config_findings)
     state: dict[str, Any] = {}
 
     def config_section(result: SectionResult) -> None:
-        result.findings = list(config_result.findings)
+        result.findings = list(config_findings)
         result.cases = [Case(name, list(found)) for name, found in config_result.checks]
 
     def dns_section(result: SectionResult) -> None:
@@ -178,7 +192,24 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
         if not options.settings_module:
             _skip(result, "no --settings: pass the app's settings module to check its data")
             return
-        _skip(result, "the Django checks are not available in this build")
+        from interview_mailcheck.commands.session import ProjectOptions, sessions_report
+        from interview_mailcheck.interviews import parse_when
+
+        project = ProjectOptions(options.settings_module, _folder(options))
+        report = sessions_report(
+            project, since=parse_when("now", end_of_day=False), until=None, limit=None, strict=False
+        )
+        result.findings = report.findings
+        run.counters.update(report.counters)
+        by_interview: dict[str, list[Finding]] = {}
+        for finding in report.findings:
+            key = finding.context.get("interview_id")
+            name = f"interview {key}" if key else "link template"
+            by_interview.setdefault(name, []).append(finding)
+        checked = report.counters.get("checked", 0)
+        result.cases = [Case(name, found) for name, found in by_interview.items()] or [
+            Case(f"upcoming interviews ({checked} checked)")
+        ]
 
     for name, section in (
         ("config", config_section),
@@ -197,13 +228,12 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
         headline=f"{describe_target(config_result.config)}; {_sections_line(run)}",
         sections=[
             Section("sections", "Sections", [result.row() for result in run.sections], True),
-            Section(
-                "settings", "Settings (what the app sees)", settings_rows(config_result.config)
-            ),
+            Section("settings", "Settings (what the app sees)", _settings_rows(config_result)),
             *run.extra_sections,
         ],
         strict=options.strict,
         verdict="Invitation emails are ready to go out: every section passed.",
+        counters=run.counters,
     )
     return report, run
 
@@ -219,6 +249,14 @@ def _send_blocker(
     if state.get("host_unresolvable"):
         return f"EMAIL_HOST {config.host} has no address (see the dns section)"
     return ""
+
+
+def _settings_rows(result: ConfigResult) -> list[dict[str, str]]:
+    if result.config.settings.django is not None:
+        from interview_mailcheck.checks.django import settings_rows as django_rows
+
+        return django_rows(result.config.settings)
+    return settings_rows(result.config)
 
 
 def _sections_line(run: DoctorRun) -> str:
