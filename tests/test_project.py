@@ -22,7 +22,7 @@ def readme_commands() -> list[str]:
 
 def test_readme_has_the_two_set_up_commands() -> None:
     install_and_run, install_and_test = readme_commands()
-    assert "mailcheck config --env-file .env.example" in install_and_run
+    assert "[demo]" in install_and_run and install_and_run.endswith("mailcheck demo")
     assert "pytest" in install_and_test and "[test]" in install_and_test
 
 

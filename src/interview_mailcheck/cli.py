@@ -685,6 +685,78 @@ def logs(
     emit(logs_report(source, since=since, limit=limit, strict=strict), json, verbose)
 
 
+@app.command()
+@guarded
+def demo(
+    example: Annotated[
+        Path | None,
+        typer.Option(
+            "--example",
+            metavar="DIR",
+            help="The example Django project (default: ./examples/interview_site).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show the whole tool at work, with no account and no network.
+
+    Runs config on the bundled .env.example, starts a loopback SMTP server that behaves like
+    Gmail (STARTTLS, a throwaway CA, Gmail's 535-5.7.8 for a wrong password), runs send-test
+    with the right App Password and with a wrong one, then session and sessions on a copy of
+    the example Django project. Stops and removes everything it started. Needs the demo extra:
+    pip install 'interview-mailcheck[demo]'.
+
+    Example: mailcheck demo
+    """
+    from interview_mailcheck.commands.demo import Step, require_extras, run_demo
+    from interview_mailcheck.render import RenderOptions, get_renderer, terminal_width, wants_color
+    from interview_mailcheck.render.text import render_banner, render_lines
+
+    require_extras()
+
+    options = RenderOptions(verbose=False, color=wants_color(sys.stdout), width=terminal_width())
+    text = get_renderer("text")
+    out = sys.stdout
+
+    def show(step: Step) -> None:
+        out.write(redact.scrub(render_banner(step.title, step.command, options)))
+        if step.report is not None:
+            out.write(redact.scrub(text(step.report, options)))
+        else:
+            out.write(render_lines([(f"(skipped: {step.note})", "yellow")], options))
+        out.write("\n")
+        out.flush()
+
+    out.write(
+        render_lines(
+            [
+                (
+                    "mailcheck demo: every part runs on this machine; nothing is sent anywhere.",
+                    "bold",
+                ),
+                ("", ""),
+            ],
+            options,
+        )
+    )
+    run = run_demo(example, show)
+    summary = [("━━ What the demo showed", "bold magenta")]
+    summary += [
+        (f"{'✓' if met else '✗'} {what}", "green" if met else "bold red")
+        for what, met in run.expectations
+    ]
+    summary.append(
+        (
+            f"Cleaned up: the SMTP server on port {run.smtp_port} is stopped and the temporary "
+            "files are removed.",
+            "",
+        )
+    )
+    out.write(render_lines(summary, options))
+    raise typer.Exit(ExitCode.OK if run.ok else ExitCode.FINDINGS)
+
+
 def app_for(argv: list[str]) -> typer.Typer:
     """The app to run for this command line: only the command being run, when it names one.
 

@@ -1,14 +1,18 @@
 """`mailcheck demo`: the whole tool at work on a fresh machine, with no account and no network.
 
-It starts a loopback SMTP server that behaves like Gmail (STARTTLS with a throwaway CA; AUTH
-answers a wrong password with Gmail's exact 535-5.7.8), runs `send-test` against it with the
-right App Password and with a wrong one, then `session` and `sessions` on a copy of the example
-Django project with its demo data. Everything it starts or writes is removed at the end.
+A tour in five reports: `config` on the bundled .env.example (its placeholders), `send-test`
+against a loopback SMTP server that behaves like Gmail (STARTTLS with a throwaway CA; AUTH
+answers a wrong password with Gmail's exact 535-5.7.8) with the right App Password and with the
+account password, then `session` and `sessions` on a copy of the example Django project with
+its demo data. Everything it starts or writes is stopped or removed at the end.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +26,17 @@ DEMO_USER = "demo.recruiter@gmail.com"
 APP_PASSWORD = "wxyz abcd efgh ijkl"  # the form Google shows: four groups of four letters
 ACCOUNT_PASSWORD = "Summer-2024!"
 EXAMPLE = Path("examples") / "interview_site"
+EXAMPLE_SETTINGS = "interview_site.settings"
+EXAMPLE_DATABASE_VARIABLE = "INTERVIEW_SITE_DB"
+HEALTHY_INTERVIEW = "6f1c2a3e-0001-4c8e-9a51-2b7d3e4f5a60"
+"""The healthy interview of examples/interview_site/interviews/management/commands/demo_data.py."""
+BUILD_DATABASE = (
+    "import django\n"
+    "from django.core.management import call_command\n"
+    "django.setup()\n"
+    "call_command('migrate', verbosity=0)\n"
+    "call_command('demo_data')\n"
+)
 
 
 @dataclass
@@ -30,6 +45,7 @@ class Step:
     command: str
     report: Report | None = None
     note: str = ""
+    """Why there is no report (a part that could not run here)."""
 
 
 @dataclass
@@ -37,6 +53,7 @@ class DemoRun:
     steps: list[Step] = field(default_factory=list)
     expectations: list[tuple[str, bool]] = field(default_factory=list)
     """What the demo set out to show, and whether it did."""
+    smtp_port: int = 0
 
     @property
     def ok(self) -> bool:
@@ -51,6 +68,29 @@ def require_extras() -> None:
         raise InputError(
             "the demo needs its local SMTP server parts: pip install 'interview-mailcheck[demo]'"
         ) from None
+
+
+def find_example(option: Path | None) -> Path | None:
+    """The example project: --example, else ./examples/interview_site, else next to the source."""
+    candidates = [option] if option else [Path.cwd() / EXAMPLE]
+    if not option:
+        candidates.append(Path(__file__).resolve().parents[3] / EXAMPLE)
+    for candidate in candidates:
+        if candidate is not None and (candidate / "manage.py").is_file():
+            return candidate
+    if option:
+        raise InputError(f"no Django project (manage.py) in {option}")
+    return None
+
+
+def find_env_example() -> Path | None:
+    for candidate in (
+        Path.cwd() / ".env.example",
+        Path(__file__).resolve().parents[3] / ".env.example",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _env_text(port: int, password: str) -> str:
@@ -71,46 +111,147 @@ def _workspace() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_demo(example: Path | None, show: Callable[[Step], None]) -> DemoRun:
+def run_demo(example_option: Path | None, show: Callable[[Step], None]) -> DemoRun:
     """Run every part, calling `show` as each report is ready; clean up whatever happens."""
     require_extras()
+    example = find_example(example_option)
+    run = DemoRun()
+    with _workspace() as folder:
+        _config_part(run, show)
+        _smtp_part(run, show, folder)
+        _django_part(run, show, folder, example)
+    return run
+
+
+def _config_part(run: DemoRun, show: Callable[[Step], None]) -> None:
+    from interview_mailcheck.commands.config import config_report
+
+    env_example = find_env_example()
+    if env_example is None:
+        step = Step("config on the bundled .env.example", "", note=".env.example not found here")
+    else:
+        report = config_report(env_example, strict=False)
+        step = Step(
+            "config on the bundled .env.example: the placeholders copied from documentation",
+            "mailcheck config --env-file .env.example",
+            report,
+        )
+        placeholders = [f for f in report.findings if f.id == "config.E012"]
+        run.expectations.append(("the placeholders were found", bool(placeholders)))
+    run.steps.append(step)
+    show(step)
+
+
+def _smtp_part(run: DemoRun, show: Callable[[Step], None], folder: Path) -> None:
     from interview_mailcheck.checks.smtp import SendTestOptions
     from interview_mailcheck.commands.send_test import send_test_report
     from interview_mailcheck.loopback import LoopbackSMTP
 
-    run = DemoRun()
     users = {DEMO_USER: APP_PASSWORD.replace(" ", "")}
-    with (
-        _workspace() as folder,
-        LoopbackSMTP("starttls", users=users, spaces_ignored=True) as server,
-    ):
-        cafile = server.ca_file()
-        for title, password, expect_ok in (
-            ("send-test with the right App Password", APP_PASSWORD, True),
-            ("send-test with the account password (what Gmail refuses)", ACCOUNT_PASSWORD, False),
+    with LoopbackSMTP("starttls", users=users, spaces_ignored=True) as server:
+        run.smtp_port = server.port
+        options = SendTestOptions(cafile=server.ca_file(), timeout=5.0)
+        for title, name, password in (
+            ("send-test with the right App Password", "right.env", APP_PASSWORD),
+            (
+                "send-test with the account password, which Gmail refuses",
+                "wrong.env",
+                ACCOUNT_PASSWORD,
+            ),
         ):
-            env_file = folder / ("right.env" if expect_ok else "wrong.env")
+            env_file = folder / name
             env_file.write_text(_env_text(server.port, password), encoding="utf-8")
-            report = send_test_report(
-                env_file, SendTestOptions(cafile=cafile, timeout=5.0), strict=False
+            report = send_test_report(env_file, options, strict=False)
+            command = (
+                f"mailcheck send-test --env-file {name}   "
+                f"(a Gmail-like server on 127.0.0.1:{server.port})"
             )
-            step = Step(title, f"mailcheck send-test --env-file {env_file.name}", report)
+            step = Step(title, command, report)
             run.steps.append(step)
             show(step)
             ids = {finding.id for finding in report.findings}
-            if expect_ok:
-                delivered = report.ok and "smtp.I008" in ids
-                run.expectations.append(("the test message was delivered", delivered))
+            if name == "right.env":
+                run.expectations.append(
+                    ("the test message was accepted", report.ok and "smtp.I008" in ids)
+                )
             else:
                 run.expectations.append(("Gmail's 535 was diagnosed", "smtp.E012" in ids))
         arrived = len(server.messages)
     run.expectations.append(("exactly one message reached the server", arrived == 1))
-    run_django_parts(example, run, show)
-    return run
 
 
-def run_django_parts(example: Path | None, run: DemoRun, show: Callable[[Step], None]) -> None:
-    """`session` and `sessions` on a copy of the example project (filled in with the adapter)."""
-    step = Step("session and sessions on the example project", "", None, "not available yet")
-    run.steps.append(step)
-    show(step)
+def _django_part(
+    run: DemoRun, show: Callable[[Step], None], folder: Path, example: Path | None
+) -> None:
+    titles = ("session on the healthy demo interview", "sessions: every demo interview")
+    reason = ""
+    if example is None:
+        reason = "the example project (examples/interview_site) is not here: run from a clone"
+    else:
+        try:
+            import django  # noqa: F401
+        except ImportError:
+            reason = "Django is not installed: pip install 'interview-mailcheck[demo]'"
+    if reason:
+        for title in titles:
+            step = Step(title, "", note=reason)
+            run.steps.append(step)
+            show(step)
+        return
+    assert example is not None
+    from interview_mailcheck.commands.session import ProjectOptions, session_report, sessions_report
+
+    site = folder / "interview_site"
+    shutil.copytree(
+        example, site, ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__", ".env")
+    )
+    database = folder / "demo.sqlite3"
+    _build_database(site, database)
+    previous = os.environ.get(EXAMPLE_DATABASE_VARIABLE)
+    os.environ[EXAMPLE_DATABASE_VARIABLE] = str(database)
+    try:
+        project = ProjectOptions(EXAMPLE_SETTINGS, site)
+        one = session_report(HEALTHY_INTERVIEW, project, check_link=False, strict=False)
+        step = Step(
+            titles[0], f"mailcheck session {HEALTHY_INTERVIEW} --settings {EXAMPLE_SETTINGS}", one
+        )
+        run.steps.append(step)
+        show(step)
+        every = sessions_report(project, since=None, until=None, limit=None, strict=False)
+        step = Step(titles[1], f"mailcheck sessions --settings {EXAMPLE_SETTINGS}", every)
+        run.steps.append(step)
+        show(step)
+    finally:
+        if previous is None:
+            os.environ.pop(EXAMPLE_DATABASE_VARIABLE, None)
+        else:
+            os.environ[EXAMPLE_DATABASE_VARIABLE] = previous
+    problems = {
+        f.context.get("interview_id") for f in every.findings if f.context.get("interview_id")
+    }
+    run.expectations.append(
+        (
+            "the healthy interview's invitation was shown",
+            not any(f.level >= 30 for f in one.findings),
+        )
+    )
+    run.expectations.append(("the broken demo interviews were found", len(problems) >= 3))
+
+
+def _build_database(site: Path, database: Path) -> None:
+    """The example's own migrate and demo_data, in a child process that ends before we go on."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DJANGO"))}
+    environment.update(
+        {EXAMPLE_DATABASE_VARIABLE: str(database), "DJANGO_SETTINGS_MODULE": EXAMPLE_SETTINGS}
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", BUILD_DATABASE],
+        cwd=site,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"building the example's demo database failed: {last}")

@@ -151,3 +151,18 @@ def to_ansi(lines: list[Line], width: int) -> str:
 def render(report: Report, options: RenderOptions) -> str:
     lines = layout(report, options.verbose)
     return to_ansi(lines, options.width) if options.color else to_plain(lines)
+
+
+def render_banner(title: str, command: str, options: RenderOptions) -> str:
+    """A heading between the reports of `mailcheck demo`: the part's title and its command."""
+    lines: list[Line] = [[("━━ " + title + " ", "bold magenta")]]
+    if command:
+        lines.append([("$ " + command, "dim")])
+    lines.append([])
+    return to_ansi(lines, options.width) if options.color else to_plain(lines)
+
+
+def render_lines(texts: list[tuple[str, str]], options: RenderOptions) -> str:
+    """Lines of (text, style), plain or in colour."""
+    lines: list[Line] = [[(text, style)] for text, style in texts]
+    return to_ansi(lines, options.width) if options.color else to_plain(lines)
