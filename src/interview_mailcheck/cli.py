@@ -60,6 +60,23 @@ VerboseOption = Annotated[
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Fail (exit 1) on warnings too, not only on errors.")
 ]
+CafileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cafile",
+        help="A PEM CA bundle to trust in addition to the system's.",
+        show_default=False,
+    ),
+]
+NameserverOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--nameserver",
+        metavar="IP[:PORT]",
+        help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
+        show_default=False,
+    ),
+]
 DebugOption = Annotated[
     bool,
     typer.Option(
@@ -242,14 +259,7 @@ def send_test(
             show_default=False,
         ),
     ] = None,
-    cafile: Annotated[
-        Path | None,
-        typer.Option(
-            "--cafile",
-            help="A PEM CA bundle to trust in addition to the system's.",
-            show_default=False,
-        ),
-    ] = None,
+    cafile: CafileOption = None,
     insecure: Annotated[
         bool,
         typer.Option("--insecure", help="Do not verify the server certificate (debugging only)."),
@@ -301,15 +311,7 @@ def dns(
             show_default=False,
         ),
     ] = None,
-    nameserver: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--nameserver",
-            metavar="IP[:PORT]",
-            help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
-            show_default=False,
-        ),
-    ] = None,
+    nameserver: NameserverOption = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -570,23 +572,8 @@ def doctor(
             "--timeout", help="Seconds per network step (dns: for all lookups).", show_default=False
         ),
     ] = None,
-    nameserver: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--nameserver",
-            metavar="IP[:PORT]",
-            help="Nameserver for the dns section (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
-    cafile: Annotated[
-        Path | None,
-        typer.Option(
-            "--cafile",
-            help="A PEM CA bundle to trust in addition to the system's.",
-            show_default=False,
-        ),
-    ] = None,
+    nameserver: NameserverOption = None,
+    cafile: CafileOption = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option(

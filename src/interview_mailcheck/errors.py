@@ -7,3 +7,14 @@ class MailcheckError(Exception):
 
 class InputError(MailcheckError):
     """An input file or value cannot be read or used (missing file, bad encoding, bad option)."""
+
+
+def unreadable(kind: str, name: object, error: OSError) -> InputError:
+    """The one-line error for a file that cannot be read, e.g. kind 'env file' or 'log file'."""
+    if isinstance(error, FileNotFoundError):
+        return InputError(f"{kind} not found: {name}")
+    if isinstance(error, IsADirectoryError):
+        return InputError(f"{kind} is a directory, not a file: {name}")
+    if isinstance(error, PermissionError):
+        return InputError(f"{kind} is not readable (permission denied): {name}")
+    return InputError(f"{kind} cannot be read: {name}: {error.strerror or error}")

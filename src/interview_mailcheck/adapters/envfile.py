@@ -14,7 +14,7 @@ from typing import NamedTuple
 from dotenv.main import DotEnv
 from dotenv.parser import parse_stream
 
-from interview_mailcheck.errors import InputError
+from interview_mailcheck.errors import InputError, unreadable
 
 # python-dotenv logs "could not parse statement" through the root logger's last-resort handler,
 # which would print to stderr; mailcheck reports those lines as findings instead.
@@ -46,14 +46,8 @@ def read_env_file(path: Path) -> EnvFile:
     """Parse `path`; `${VAR}` references resolve against os.environ first, as load_dotenv does."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"env file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"env file is a directory, not a file: {path}") from None
-    except PermissionError:
-        raise InputError(f"env file is not readable (permission denied): {path}") from None
     except OSError as error:
-        raise InputError(f"env file cannot be read: {path}: {error.strerror}") from None
+        raise unreadable("env file", path, error) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from typing import cast
 
-from interview_mailcheck.errors import InputError
+from interview_mailcheck.errors import InputError, unreadable
 
 STDIN = "-"
 BLOCK_SIZE = 4 << 20
@@ -41,14 +41,8 @@ def read_blocks(source: str, block_size: int = BLOCK_SIZE) -> Iterator[Block]:
         return
     try:
         stream = open(source, "rb")  # noqa: SIM115 - closed below, also when the caller stops
-    except FileNotFoundError:
-        raise InputError(f"log file not found: {name}") from None
-    except IsADirectoryError:
-        raise InputError(f"log file is a directory, not a file: {name}") from None
-    except PermissionError:
-        raise InputError(f"log file is not readable (permission denied): {name}") from None
     except OSError as error:
-        raise InputError(f"log file cannot be opened: {name}: {error.strerror}") from None
+        raise unreadable("log file", name, error) from None
     with stream:
         yield from _blocks(stream, name, block_size)
 

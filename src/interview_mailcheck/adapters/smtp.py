@@ -481,11 +481,11 @@ class SmtpClient:
 
     # TLS
 
-    def start_implicit_tls(self) -> TlsInfo:
-        assert self._sock is not None, "connect() first"
+    def _handshake(self, sock: socket.socket) -> ssl.SSLSocket:
+        """The TLS handshake on `sock`, within the deadline; failures become SmtpProblems."""
         try:
-            self._sock.settimeout(self.deadline.step())
-            wrapped = self.context.wrap_socket(self._sock, server_hostname=self.host)
+            sock.settimeout(self.deadline.step())
+            return self.context.wrap_socket(sock, server_hostname=self.host)
         except TimeoutError:
             raise SmtpProblem(
                 "tls_timeout", "the server did not answer the TLS handshake"
@@ -496,8 +496,11 @@ class SmtpClient:
             raise SmtpProblem(
                 "disconnected", f"the connection broke during the TLS handshake: {error}"
             ) from None
-        self._sock = wrapped
-        return self._tls_info(wrapped)
+
+    def start_implicit_tls(self) -> TlsInfo:
+        assert self._sock is not None, "connect() first"
+        self._sock = self._handshake(self._sock)
+        return self._tls_info(self._sock)
 
     def _tls_info(self, sock: ssl.SSLSocket) -> TlsInfo:
         cipher = sock.cipher()
@@ -524,30 +527,15 @@ class SmtpClient:
     def offers(self, extension: str) -> bool:
         return self._session().has_extn(extension)
 
-    def auth_mechanisms(self) -> list[str]:
-        return self._session().esmtp_features.get("auth", "").upper().split()
-
     def starttls(self) -> TlsInfo:
         smtp = self._session()
-        try:
-            code, message = smtp.docmd("STARTTLS")
-            if code != 220:
-                raise SmtpProblem(
-                    "starttls_refused", "the server refused STARTTLS", reply=_reply(code, message)
-                )
-            assert smtp.sock is not None
-            smtp.sock.settimeout(self.deadline.step())
-            wrapped = self.context.wrap_socket(smtp.sock, server_hostname=self.host)
-        except TimeoutError:
+        code, message = smtp.docmd("STARTTLS")
+        if code != 220:
             raise SmtpProblem(
-                "tls_timeout", "the server did not answer the TLS handshake"
-            ) from None
-        except ssl.SSLError as error:
-            raise _tls_problem(error) from None
-        except OSError as error:
-            raise SmtpProblem(
-                "disconnected", f"the connection broke during STARTTLS: {error}"
-            ) from None
+                "starttls_refused", "the server refused STARTTLS", reply=_reply(code, message)
+            )
+        assert smtp.sock is not None
+        wrapped = self._handshake(smtp.sock)
         smtp.sock = wrapped
         smtp.file = None
         # The server's capabilities before TLS are void (RFC 3207 4.2): ask again.
