@@ -548,15 +548,7 @@ def doctor(
             show_default=False,
         ),
     ] = None,
-    pythonpath: Annotated[
-        str | None,
-        typer.Option(
-            "--pythonpath",
-            metavar="DIR",
-            help="Where the app's code is (default: .).",
-            show_default=False,
-        ),
-    ] = None,
+    pythonpath: PythonPathOption = None,
     send: Annotated[
         bool, typer.Option("--send", help="Send the test message (default: log in only).")
     ] = False,

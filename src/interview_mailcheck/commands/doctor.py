@@ -66,7 +66,7 @@ class SectionResult:
 class DoctorOptions:
     env_file: Path | None = None
     settings_module: str | None = None
-    pythonpath: str | None = None
+    pythonpath: Path | None = None
     send: bool = False
     to: str | None = None
     timeout: float | None = None
@@ -83,7 +83,7 @@ class DoctorRun:
 
 
 def _folder(options: DoctorOptions) -> Path | None:
-    return Path(options.pythonpath) if options.pythonpath else None
+    return options.pythonpath
 
 
 def _timed(name: str, run: Callable[[SectionResult], None]) -> SectionResult:
