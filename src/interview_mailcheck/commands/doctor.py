@@ -82,9 +82,6 @@ class DoctorRun:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-def _folder(options: DoctorOptions) -> Path | None:
-    return options.pythonpath
-
 
 def _timed(name: str, run: Callable[[SectionResult], None]) -> SectionResult:
     result = SectionResult(name)
@@ -121,7 +118,7 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
         from interview_mailcheck.commands.config import analyse_django
 
         config_result, config_findings = analyse_django(
-            options.env_file, options.settings_module, _folder(options)
+            options.env_file, options.settings_module, options.pythonpath
         )
     else:
         config_result = analyse(load_settings(options.env_file))
@@ -195,7 +192,7 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
         from interview_mailcheck.commands.session import ProjectOptions, sessions_report
         from interview_mailcheck.interviews import parse_when
 
-        project = ProjectOptions(options.settings_module, _folder(options))
+        project = ProjectOptions(options.settings_module, options.pythonpath)
         report = sessions_report(
             project, since=parse_when("now", end_of_day=False), until=None, limit=None, strict=False
         )
