@@ -13,7 +13,6 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone, tzinfo
-from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -40,7 +39,6 @@ REQUIRED_FIELDS = frozenset({("interview", "session-key"), ("session", "session-
 """The chain cannot be walked without these; every other field may be "" (not in this app)."""
 
 DEFAULT_LINK_TEMPLATE = "http://127.0.0.1:8000/?session_key={session_key}"
-LINK_TEMPLATE_VARIABLE = "MAILCHECK_LINK_TEMPLATE"
 LINK_PLACEHOLDERS = ("session_key", "interview_id")
 SETTINGS_VARIABLE = "DJANGO_SETTINGS_MODULE"
 TOP_LEVEL_KEYS = ("settings", "link-template", "interview", "session")
@@ -80,8 +78,6 @@ class DataLayout:
     """Key (e.g. 'candidate-email') to a field path on the interview model; '' when absent."""
     session_fields: Mapping[str, str]
     link_template: str
-    config_path: Path | None
-    """The pyproject.toml the layout was read from, if any."""
 
     def interview_path(self, key: str) -> str:
         return self.interview_fields[key]
@@ -156,7 +152,6 @@ def resolve_layout(
         interview_fields=paths["interview"],
         session_fields=paths["session"],
         link_template=template,
-        config_path=tool.path,
     )
 
 

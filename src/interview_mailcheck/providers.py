@@ -190,13 +190,6 @@ def provider_for_host(host: str | None) -> Provider | None:
     return None
 
 
-def provider_by_key(key: str) -> Provider:
-    for provider in PROVIDERS:
-        if provider.key == key:
-            return provider
-    raise KeyError(key)
-
-
 # --- Replies -------------------------------------------------------------------------------
 
 ReplyKind = Literal[
@@ -234,10 +227,6 @@ class ReplyRule(NamedTuple):
     host_only: bool = False
     """The text is too generic to name the provider by itself (Postfix says it too): the row
     applies only when EMAIL_HOST is that provider's."""
-
-    @property
-    def temporary(self) -> bool:
-        return 400 <= self.code < 500
 
 
 G, MS, SES, SG = "gmail", "microsoft", "ses", "sendgrid"

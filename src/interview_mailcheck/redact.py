@@ -25,10 +25,6 @@ def remember(secret: str | None) -> None:
         _secrets.add(base64.b64encode(form.encode("utf-8")).decode("ascii"))
 
 
-def forms() -> frozenset[str]:
-    return frozenset(_secrets)
-
-
 def scrub(text: str) -> str:
     # Longest first, so that a secret containing another is masked whole.
     for secret in sorted(_secrets, key=len, reverse=True):

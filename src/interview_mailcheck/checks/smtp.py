@@ -32,7 +32,6 @@ DEFAULT_TIMEOUT = 10.0
 BUDGET_TIMEOUTS = 2
 """The whole walk may take this many timeouts; each step at most one."""
 DJANGO_FALLBACK_SENDER = "webmaster@localhost"
-STEPS = ("resolve", "connect", "tls", "greet", "starttls", "certificate", "login", "send")
 
 # --- Rules: each step that worked --------------------------------------------------------------
 

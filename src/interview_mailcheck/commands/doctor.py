@@ -26,8 +26,6 @@ from interview_mailcheck.findings import Finding, Level
 from interview_mailcheck.report import Report, Section
 from interview_mailcheck.settings import load_settings
 
-SECTIONS = ("config", "dns", "send-test", "django")
-
 
 @dataclass
 class Case:
@@ -80,7 +78,6 @@ class DoctorRun:
     sections: list[SectionResult] = field(default_factory=list)
     extra_sections: list[Section] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
-
 
 
 def _timed(name: str, run: Callable[[SectionResult], None]) -> SectionResult:
