@@ -67,6 +67,6 @@ def run_cli() -> RunCli:
 @pytest.fixture(autouse=True)
 def forget_secrets() -> None:
     """Each test starts with no remembered secrets, so masking cannot pass by accident."""
-    from interview_mailcheck import redact
+    from interview_mailcheck import secrets
 
-    redact.forget_all()
+    secrets.reset()

@@ -25,7 +25,9 @@ def test_unknown_option_is_a_usage_error(run_cli: RunCli) -> None:
     result = run_cli("config", "--no-such-option")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "No such option" in result.stderr
+    assert result.stderr == (
+        "mailcheck: error: no such option: --no-such-option (see `mailcheck config --help`)\n"
+    )
 
 
 def test_missing_env_file_names_the_path(run_cli: RunCli, tmp_path: Path) -> None:

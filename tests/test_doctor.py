@@ -164,7 +164,11 @@ def test_github_format_and_junit(
     warning = next(line for line in lines if line.startswith("::warning "))
     assert warning.startswith("::warning title=dns.W003::")
     assert not any(line.startswith("::notice") for line in lines)  # infos only with -v
-    assert lines[-1].startswith("✗ FAIL")  # the plain report follows for the log
+    # The plain report follows for the log, where no line can be a workflow command.
+    stop = next(line for line in lines if line.startswith("::stop-commands::"))
+    token = stop.removeprefix("::stop-commands::")
+    assert len(token) == 32 and lines[-1] == f"::{token}::"
+    assert lines[-2].startswith("✗ FAIL")
 
     root = ET.parse(junit).getroot()
     assert root.tag == "testsuites"

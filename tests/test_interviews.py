@@ -8,12 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from interview_mailcheck.errors import InputError
-from interview_mailcheck.interviews import (
-    InterviewRecord,
-    build_link,
-    localize,
-    parse_when,
-)
+from interview_mailcheck.interviews import InterviewRecord, build_link, localize
+from interview_mailcheck.values import parse_when
 
 NEW_YORK = ZoneInfo("America/New_York")
 

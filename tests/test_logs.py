@@ -200,12 +200,24 @@ def test_since_on_a_log_without_timestamps_warns_and_keeps_everything(
             .exit_code) == (0, 1)  # fmt: skip
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2024-13-01", "26/11/2024"])
-def test_since_that_is_not_a_timestamp_is_a_usage_error(value: str, run_cli: RunCli) -> None:
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("yesterday", "is not a date or time: use YYYY-MM-DD"),
+        ("26/11/2024", "is not a date or time: use YYYY-MM-DD"),
+        ("2024-13-01", "is not a real date and time"),
+        ("2024-11-26T10:00:00+99:00", "the offset +99:00 is a day or more"),
+        ("0001-01-01T00:00+05:00", "is not a real date and time that mailcheck can compare"),
+    ],
+)
+def test_since_that_is_not_a_timestamp_is_a_usage_error(
+    value: str, why: str, run_cli: RunCli
+) -> None:
     result = run_cli("logs", CLEAN, "--since", value)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith(f"mailcheck: error: --since {value!r} is not a timestamp")
+    assert result.stderr.startswith(f"mailcheck: error: --since {value!r}")
+    assert why in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 # --- Output ---------------------------------------------------------------------------------

@@ -1,30 +1,95 @@
-"""The command line: parse options, call the checks, render the report, exit. Nothing more.
+"""The command line: parse the options, call the command, render its report, exit. Nothing more.
 
 Exit codes (see exitcodes.py): 0 clean, 1 findings at the fail level, 2 usage or unreadable
-input, 3 mailcheck itself failed.
+input, 3 mailcheck itself failed. The options are declared once, in options.py.
+
+Three guards sit here because every command needs them, and nothing else does:
+- the run's secrets are collected before any of the user's code runs (`collect_secrets`);
+- while a command runs, `sys.stdout` is stderr: whatever the user's code (a settings module)
+  prints cannot corrupt the one document mailcheck writes to the real stdout at the end;
+- every error becomes one line on stderr and its exit code; only mailcheck's own bugs are 3.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
-from collections.abc import Callable
-from enum import Enum
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import IO, Annotated, Any, NamedTuple, NoReturn
 
 import typer
+from typer._click import exceptions as click_errors
+from typer.core import TyperGroup
 
-from interview_mailcheck import __version__, redact
+from interview_mailcheck import __version__, options, secrets
 from interview_mailcheck.errors import InputError, MailcheckError
 from interview_mailcheck.exitcodes import ExitCode
+from interview_mailcheck.inert import escape_controls
 
 ISSUES_URL = "https://github.com/interview-mailcheck/interview-mailcheck/issues"
+INTERRUPTED = 130
+
+
+def stderr_line(message: str) -> None:
+    """One line for people on stderr: masked, control characters made visible."""
+    text = escape_controls(secrets.mask(message), keep_newlines=True)
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def internal_error(error: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        stderr_line("".join(traceback.format_exception(error)).rstrip())
+    stderr_line(
+        f"mailcheck: internal error ({type(error).__name__}): this is a bug in mailcheck; please "
+        f"report it at {ISSUES_URL}"
+        + ("" if debug else " (run again with --debug for the traceback)")
+    )
+
+
+class MailcheckGroup(TyperGroup):
+    """Click's errors as mailcheck's: one line, `mailcheck: error: ...`, exit 2, never a box."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_errors.NoArgsIsHelpError as error:
+            sys.stderr.write(error.format_message() + "\n")
+            code = ExitCode.USAGE
+        except options.OptionError as error:
+            stderr_line(f"mailcheck: error: {' '.join(error.format_message().split())}")
+            code = ExitCode.USAGE
+        except click_errors.UsageError as error:
+            where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+            message = " ".join(error.format_message().split())
+            stderr_line(f"mailcheck: error: {message[:1].lower()}{message[1:]}{where}")
+            code = ExitCode.USAGE
+        except click_errors.ClickException as error:
+            stderr_line(f"mailcheck: error: {error.format_message()}")
+            code = error.exit_code
+        except typer.Abort:
+            stderr_line("mailcheck: interrupted")
+            code = INTERRUPTED
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
 
 APP_SETTINGS: dict[str, Any] = {
     "name": "mailcheck",
+    "cls": MailcheckGroup,
     "help": (
         "Will the interview invitation emails go out? mailcheck checks a Django app's email "
         "settings, SMTP server and data, and says exactly what to fix.\n\n"
@@ -40,105 +105,75 @@ APP_SETTINGS: dict[str, Any] = {
 }
 app = typer.Typer(**APP_SETTINGS)
 
-# --- Options every command shares -----------------------------------------------------------
 
-EnvFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--env-file",
-        help="The .env file to read (default: $MAILCHECK_ENV_FILE, else ./.env if present).",
-        show_default=False,
-        dir_okay=True,
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")
-]
-VerboseOption = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Show more detail: settings read, evidence.")
-]
-StrictOption = Annotated[
-    bool, typer.Option("--strict", help="Fail (exit 1) on warnings too, not only on errors.")
-]
-CafileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--cafile",
-        help="A PEM CA bundle to trust in addition to the system's.",
-        show_default=False,
-    ),
-]
-NameserverOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--nameserver",
-        metavar="IP[:PORT]",
-        help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
-        show_default=False,
-    ),
-]
-DebugOption = Annotated[
-    bool,
-    typer.Option(
-        "--debug", help="On an internal error, show the Python traceback.", envvar="MAILCHECK_DEBUG"
-    ),
-]
+# --- Running a command ----------------------------------------------------------------------
 
 
-def _stderr(message: str) -> None:
-    sys.stderr.write(redact.scrub(message) + "\n")
-    sys.stderr.flush()
+class Output(NamedTuple):
+    format: str = "text"
+    verbose: bool = False
+    debug: bool = False
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+def output(fmt: options.OutputFormat, as_json: bool, verbose: bool, debug: bool) -> Output:
+    return Output("json" if as_json else fmt.value, verbose, debug)
 
 
-def guarded(command: F) -> F:
-    """Turn the project's errors into one line and exit 2, and anything else into exit 3."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
-        except MailcheckError as error:
-            _stderr(f"mailcheck: error: {error}")
-            raise typer.Exit(ExitCode.USAGE) from None
-        except KeyboardInterrupt:
-            _stderr("mailcheck: interrupted")
-            raise typer.Exit(130) from None
-        except Exception as error:
-            if kwargs.get("debug"):
-                import traceback
-
-                _stderr("".join(traceback.format_exception(error)).rstrip())
-            _stderr(
-                f"mailcheck: internal error ({type(error).__name__}): this is a bug in mailcheck; "
-                f"please report it at {ISSUES_URL}"
-                + ("" if kwargs.get("debug") else " (run again with --debug for the traceback)")
-            )
-            raise typer.Exit(ExitCode.INTERNAL) from None
-
-    return wrapper  # type: ignore[return-value]
+@contextlib.contextmanager
+def guarded(debug: bool) -> Iterator[None]:
+    """The command's errors as exit codes: the project's errors are usage errors (2), an
+    interrupt 130, anything else a bug in mailcheck (3)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except MailcheckError as error:
+        stderr_line(f"mailcheck: error: {error}")
+        raise typer.Exit(ExitCode.USAGE) from None
+    except KeyboardInterrupt:
+        stderr_line("mailcheck: interrupted")
+        raise typer.Exit(INTERRUPTED) from None
+    except SystemExit as error:
+        # Nothing of mailcheck's exits from inside a command: this came from the user's code.
+        stderr_line(
+            f"mailcheck: error: the project's code called sys.exit({error.code!r}) while "
+            "mailcheck was running"
+        )
+        raise typer.Exit(ExitCode.USAGE) from None
+    except Exception as error:
+        internal_error(error, debug)
+        raise typer.Exit(ExitCode.INTERNAL) from None
 
 
-def emit(report: Any, as_json: bool, verbose: bool, output_format: str = "text") -> NoReturn:
-    """Render the report to stdout and exit with its status."""
-    from interview_mailcheck.render import (
-        RenderOptions,
-        get_renderer,
-        terminal_width,
-        wants_color,
-    )
+def run(
+    build: Callable[[], Any],
+    out: Output,
+    *,
+    env_file: Path | None = None,
+    pythonpath: Path | None = None,
+) -> NoReturn:
+    """Collect the secrets, build the report with stdout diverted, render it, exit."""
+    from interview_mailcheck.render import RenderOptions, get_renderer, terminal, write
 
-    name = "json" if as_json else output_format
-    options = RenderOptions(
-        verbose=verbose, color=name == "text" and wants_color(sys.stdout), width=terminal_width()
-    )
-    sys.stdout.write(redact.scrub(get_renderer(name)(report, options)))
-    sys.stdout.flush()
+    stdout = sys.stdout
+    color, width = terminal(stdout) if out.format == "text" else (False, 100)
+    with guarded(out.debug):
+        from interview_mailcheck.settings import collect_secrets
+
+        collect_secrets(env_file, pythonpath, os.environ)
+        with contextlib.redirect_stdout(sys.stderr):
+            report = build()
+        text = get_renderer(out.format)(report, RenderOptions(out.verbose, color, width))
+        write(stdout, text)
     raise typer.Exit(report.exit_code)
+
+
+def run_plain(body: Callable[[IO[str]], int], debug: bool = False) -> NoReturn:
+    """A command that writes its own lines (explain, checks, demo) to the real stdout."""
+    stdout = sys.stdout
+    with guarded(debug), contextlib.redirect_stdout(sys.stderr):
+        code = body(stdout)
+    raise typer.Exit(code)
 
 
 # --- Commands --------------------------------------------------------------------------------
@@ -162,16 +197,30 @@ def root(
     """Will the interview invitation emails go out?"""
 
 
+ConfigSettings = Annotated[
+    str | None,
+    typer.Option(
+        "--settings",
+        metavar="MODULE",
+        help=(
+            "Check the settings Django resolves from this settings module (e.g. "
+            "mysite.settings) instead of the .env file, and compare the two."
+        ),
+        show_default=False,
+    ),
+]
+
+
 @app.command()
-@guarded
 def config(
-    env_file: EnvFileOption = None,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
-    settings: ConfigSettingsOption = None,
-    pythonpath: PythonPathOption = None,
+    env_file: options.EnvFile = None,
+    settings: ConfigSettings = None,
+    pythonpath: options.PythonPath = None,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Check the email settings offline: backend, host, port and TLS mode, credentials, sender.
 
@@ -184,18 +233,20 @@ def config(
     """
     from interview_mailcheck.commands.config import config_report
 
-    emit(
-        config_report(env_file, strict=strict, settings_module=settings, pythonpath=pythonpath),
-        json,
-        verbose,
+    run(
+        lambda: config_report(
+            env_file, strict=strict, settings_module=settings, pythonpath=pythonpath
+        ),
+        output(fmt, json, verbose, debug),
+        env_file=env_file,
+        pythonpath=pythonpath,
     )
 
 
 @app.command()
-@guarded
 def explain(
     rule_id: Annotated[str, typer.Argument(metavar="ID", help="A finding id, e.g. config.E001.")],
-    debug: DebugOption = False,
+    debug: options.Debug = False,
 ) -> None:
     """Print the full explanation and fix for a finding id.
 
@@ -203,20 +254,25 @@ def explain(
     """
     from interview_mailcheck.catalog import close_ids, find_rule
 
-    rule = find_rule(rule_id)
-    if rule is None:
-        suggestions = close_ids(rule_id)
-        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
-        raise InputError(f"unknown finding id {rule_id!r}{hint}; `mailcheck checks` lists them all")
-    fix = f"\nFix: {rule.hint}\n" if rule.hint else ""
-    sys.stdout.write(f"{rule.id} ({rule.level.label}): {rule.title}\n\n{rule.explanation}\n{fix}")
+    def body(out: IO[str]) -> int:
+        rule = find_rule(rule_id)
+        if rule is None:
+            suggestions = close_ids(rule_id)
+            hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+            raise InputError(
+                f"unknown finding id {rule_id!r}{hint}; `mailcheck checks` lists them all"
+            )
+        fix = f"\nFix: {rule.hint}\n" if rule.hint else ""
+        out.write(f"{rule.id} ({rule.level.label}): {rule.title}\n\n{rule.explanation}\n{fix}")
+        return ExitCode.OK
+
+    run_plain(body, debug)
 
 
 @app.command()
-@guarded
 def checks(
-    json: JsonOption = False,
-    debug: DebugOption = False,
+    json: options.Json = False,
+    debug: options.Debug = False,
 ) -> None:
     """List every finding id with its level and one-line message.
 
@@ -224,25 +280,29 @@ def checks(
     """
     from interview_mailcheck.catalog import all_rules
 
-    rules = all_rules()
-    if json:
-        import json as json_module
+    def body(out: IO[str]) -> int:
+        rules = all_rules()
+        if json:
+            import json as json_module
 
-        rows = [{"id": r.id, "level": r.level.label, "title": r.title} for r in rules]
-        sys.stdout.write(json_module.dumps(rows, indent=2) + "\n")
-        return
-    width = max(len(rule.id) for rule in rules)
-    for rule in rules:
-        sys.stdout.write(f"{rule.id.ljust(width)}  {rule.level.label:<7}  {rule.title}\n")
+            rows = [{"id": r.id, "level": r.level.label, "title": r.title} for r in rules]
+            out.write(json_module.dumps(rows, indent=2) + "\n")
+            return ExitCode.OK
+        width = max(len(rule.id) for rule in rules)
+        for rule in rules:
+            out.write(f"{rule.id.ljust(width)}  {rule.level.label:<7}  {rule.title}\n")
+        return ExitCode.OK
+
+    run_plain(body, debug)
 
 
 @app.command("send-test")
-@guarded
 def send_test(
     to: Annotated[
         str | None,
         typer.Option(
             "--to",
+            metavar="ADDRESS",
             help="Recipient of the test message (default: EMAIL_HOST_USER).",
             show_default=False,
         ),
@@ -250,16 +310,8 @@ def send_test(
     login_only: Annotated[
         bool, typer.Option("--login-only", help="Stop after the login; send nothing.")
     ] = False,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            help="Seconds allowed for each network step (default: EMAIL_TIMEOUT, else 10). "
-            "The whole test takes at most twice this.",
-            show_default=False,
-        ),
-    ] = None,
-    cafile: CafileOption = None,
+    timeout: options.Timeout = None,
+    cafile: options.Cafile = None,
     insecure: Annotated[
         bool,
         typer.Option("--insecure", help="Do not verify the server certificate (debugging only)."),
@@ -271,11 +323,12 @@ def send_test(
             help="Allow the login over an unencrypted connection (local test relays only).",
         ),
     ] = False,
-    env_file: EnvFileOption = None,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
+    env_file: options.EnvFile = None,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Walk the live SMTP path step by step and say where and why it fails.
 
@@ -289,7 +342,7 @@ def send_test(
     from interview_mailcheck.checks.smtp import SendTestOptions
     from interview_mailcheck.commands.send_test import send_test_report
 
-    options = SendTestOptions(
+    smtp_options = SendTestOptions(
         to=to,
         login_only=login_only,
         timeout=timeout,
@@ -297,11 +350,14 @@ def send_test(
         insecure=insecure,
         allow_plaintext_auth=allow_plaintext_auth,
     )
-    emit(send_test_report(env_file, options, strict=strict), json, verbose)
+    run(
+        lambda: send_test_report(env_file, smtp_options, strict=strict),
+        output(fmt, json, verbose, debug),
+        env_file=env_file,
+    )
 
 
 @app.command()
-@guarded
 def dns(
     domain: Annotated[
         str | None,
@@ -311,20 +367,14 @@ def dns(
             show_default=False,
         ),
     ] = None,
-    nameserver: NameserverOption = None,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            help="Time allowed for all the lookups together.",
-        ),
-    ] = 5.0,
-    env_file: EnvFileOption = None,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
+    nameserver: options.Nameserver = None,
+    timeout: options.Timeout = None,
+    env_file: options.EnvFile = None,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Check the DNS records that decide whether invitations are delivered or junked.
 
@@ -336,13 +386,20 @@ def dns(
     """
     from interview_mailcheck.commands.dns import dns_report
 
-    report = dns_report(
-        env_file, domain=domain, nameservers=nameserver or (), timeout=timeout, strict=strict
+    run(
+        lambda: dns_report(
+            env_file,
+            domain=domain,
+            nameservers=nameserver or (),
+            timeout=timeout,
+            strict=strict,
+        ),
+        output(fmt, json, verbose, debug),
+        env_file=env_file,
     )
-    emit(report, json, verbose)
 
 
-# --- The app's data, through Django (defined here, used by `config` above too) --------------
+# --- The app's data, through Django ----------------------------------------------------------
 
 SettingsOption = Annotated[
     str | None,
@@ -354,28 +411,6 @@ SettingsOption = Annotated[
             "$DJANGO_SETTINGS_MODULE, else `settings` in [tool.mailcheck] of pyproject.toml)."
         ),
         show_default=False,
-    ),
-]
-ConfigSettingsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--settings",
-        metavar="MODULE",
-        help=(
-            "Check the settings Django resolves from this settings module (e.g. "
-            "mysite.settings) instead of the .env file, and compare the two."
-        ),
-        show_default=False,
-    ),
-]
-PythonPathOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--pythonpath",
-        metavar="DIR",
-        help="The folder to import the project from, as django-admin (default: current folder).",
-        show_default=False,
-        file_okay=False,
     ),
 ]
 InterviewModelOption = Annotated[
@@ -439,13 +474,12 @@ def _project_options(
 
 
 @app.command()
-@guarded
 def session(
     interview_id: Annotated[
         str, typer.Argument(metavar="INTERVIEW_ID", help="The interview's primary key (a UUID).")
     ],
     settings: SettingsOption = None,
-    pythonpath: PythonPathOption = None,
+    pythonpath: options.PythonPath = None,
     check_link: Annotated[
         bool, typer.Option("--check-link", help="Fetch the interview link and report its status.")
     ] = False,
@@ -453,10 +487,11 @@ def session(
     session_model: SessionModelOption = None,
     field: FieldOption = None,
     link_template: LinkTemplateOption = None,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Walk one interview's chain, read-only: the Interview, its session_key, the
     InterviewSession, the candidate's email, the link, and what the invitation would contain.
@@ -467,47 +502,34 @@ def session(
     """
     from interview_mailcheck.commands.session import session_report
 
-    options = _project_options(
+    project = _project_options(
         settings, pythonpath, interview_model, session_model, field, link_template
     )
-    emit(session_report(interview_id, options, check_link=check_link, strict=strict), json, verbose)
+    run(
+        lambda: session_report(interview_id, project, check_link=check_link, strict=strict),
+        output(fmt, json, verbose, debug),
+        pythonpath=pythonpath,
+    )
 
 
 @app.command()
-@guarded
 def sessions(
     settings: SettingsOption = None,
-    pythonpath: PythonPathOption = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="DATE",
-            help="Only interviews starting at or after DATE (YYYY-MM-DD, ISO time, today, now).",
-            show_default=False,
-        ),
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(
-            "--until",
-            metavar="DATE",
-            help="Only interviews starting at or before DATE (a date includes the whole day).",
-            show_default=False,
-        ),
-    ] = None,
+    pythonpath: options.PythonPath = None,
+    since: options.Since = None,
+    until: options.Until = None,
     limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="Check at most N interviews.", show_default=False),
+        int | None, options.count_option("--limit", "Check at most N interviews.", minimum=1)
     ] = None,
     interview_model: InterviewModelOption = None,
     session_model: SessionModelOption = None,
     field: FieldOption = None,
     link_template: LinkTemplateOption = None,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Run the session checks over every interview (or a window of them), read-only, in one
     streamed query: for a nightly or CI audit. Findings carry the interview id.
@@ -515,29 +537,18 @@ def sessions(
     Example: mailcheck sessions --settings mysite.settings --since today --json
     """
     from interview_mailcheck.commands.session import sessions_report
-    from interview_mailcheck.interviews import parse_when
 
-    options = _project_options(
+    project = _project_options(
         settings, pythonpath, interview_model, session_model, field, link_template
     )
-    report = sessions_report(
-        options,
-        since=parse_when(since, end_of_day=False) if since else None,
-        until=parse_when(until, end_of_day=True) if until else None,
-        limit=limit,
-        strict=strict,
+    run(
+        lambda: sessions_report(project, since=since, until=until, limit=limit, strict=strict),
+        output(fmt, json, verbose, debug),
+        pythonpath=pythonpath,
     )
-    emit(report, json, verbose)
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
 
 
 @app.command()
-@guarded
 def doctor(
     settings_module: Annotated[
         str | None,
@@ -548,30 +559,22 @@ def doctor(
             show_default=False,
         ),
     ] = None,
-    pythonpath: PythonPathOption = None,
+    pythonpath: options.PythonPath = None,
     send: Annotated[
         bool, typer.Option("--send", help="Send the test message (default: log in only).")
     ] = False,
     to: Annotated[
         str | None,
         typer.Option(
-            "--to", help="Recipient with --send (default: EMAIL_HOST_USER).", show_default=False
+            "--to",
+            metavar="ADDRESS",
+            help="Recipient with --send (default: EMAIL_HOST_USER).",
+            show_default=False,
         ),
     ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout", help="Seconds per network step (dns: for all lookups).", show_default=False
-        ),
-    ] = None,
-    nameserver: NameserverOption = None,
-    cafile: CafileOption = None,
-    output_format: Annotated[
-        OutputFormat,
-        typer.Option(
-            "--format", help="text for people, json for machines, github for Actions annotations."
-        ),
-    ] = OutputFormat.text,
+    timeout: options.Timeout = None,
+    nameserver: options.Nameserver = None,
+    cafile: options.Cafile = None,
     junit: Annotated[
         Path | None,
         typer.Option(
@@ -581,11 +584,12 @@ def doctor(
             show_default=False,
         ),
     ] = None,
-    env_file: EnvFileOption = None,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
+    env_file: options.EnvFile = None,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Run every check that applies, in one report: the CI preflight.
 
@@ -598,7 +602,7 @@ def doctor(
     from interview_mailcheck.commands.doctor import DoctorOptions
     from interview_mailcheck.commands.doctor import doctor as run_doctor
 
-    options = DoctorOptions(
+    doctor_options = DoctorOptions(
         env_file=env_file,
         settings_module=settings_module,
         pythonpath=pythonpath,
@@ -609,19 +613,20 @@ def doctor(
         cafile=str(cafile) if cafile else None,
         strict=strict,
     )
-    report, run = run_doctor(options)
-    if junit is not None:
-        from interview_mailcheck.render.junit import render_junit
 
-        try:
-            junit.write_text(render_junit(run, strict=strict), encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"cannot write the JUnit file {junit}: {error.strerror}") from None
-    emit(report, json, verbose, output_format.value)
+    def build() -> Any:
+        report, doctor_run = run_doctor(doctor_options)
+        if junit is not None:
+            from interview_mailcheck.render import write_file
+            from interview_mailcheck.render.junit import render_junit
+
+            write_file(junit, render_junit(doctor_run, strict=strict), "JUnit file")
+        return report
+
+    run(build, output(fmt, json, verbose, debug), env_file=env_file, pythonpath=pythonpath)
 
 
 @app.command()
-@guarded
 def logs(
     source: Annotated[
         str,
@@ -631,25 +636,18 @@ def logs(
             show_default=False,
         ),
     ],
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="TIMESTAMP",
-            help="Only lines stamped at or after this time: YYYY-MM-DD[ HH:MM[:SS]], ISO 8601.",
-            show_default=False,
-        ),
-    ] = None,
+    since: options.Since = None,
     limit: Annotated[
         int,
-        typer.Option(
-            "--limit", help="List at most this many interviews (0: all); the rest are counted."
+        options.count_option(
+            "--limit", "List at most this many interviews (0: all); the rest are counted."
         ),
     ] = 1000,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-    strict: StrictOption = False,
-    debug: DebugOption = False,
+    fmt: options.Format = options.OutputFormat.text,
+    json: options.Json = False,
+    verbose: options.Verbose = False,
+    strict: options.Strict = False,
+    debug: options.Debug = False,
 ) -> None:
     """Read the app's own log: per interview, was the invitation sent, to whom, or why not.
 
@@ -661,11 +659,13 @@ def logs(
     """
     from interview_mailcheck.commands.logs import logs_report
 
-    emit(logs_report(source, since=since, limit=limit, strict=strict), json, verbose)
+    run(
+        lambda: logs_report(source, since=since, limit=limit, strict=strict),
+        output(fmt, json, verbose, debug),
+    )
 
 
 @app.command()
-@guarded
 def demo(
     example: Annotated[
         Path | None,
@@ -676,7 +676,7 @@ def demo(
             show_default=False,
         ),
     ] = None,
-    debug: DebugOption = False,
+    debug: options.Debug = False,
 ) -> None:
     """Show the whole tool at work, with no account and no network.
 
@@ -688,52 +688,16 @@ def demo(
 
     Example: mailcheck demo
     """
-    from interview_mailcheck.commands.demo import Step, require_extras, run_demo
-    from interview_mailcheck.render import RenderOptions, get_renderer, terminal_width, wants_color
-    from interview_mailcheck.render.text import render_banner, render_lines
+    from interview_mailcheck.render import terminal
 
-    require_extras()
+    color, width = terminal(sys.stdout)
 
-    options = RenderOptions(verbose=False, color=wants_color(sys.stdout), width=terminal_width())
-    text = get_renderer("text")
-    out = sys.stdout
+    def body(out: IO[str]) -> int:
+        from interview_mailcheck.commands.demo import show_demo
 
-    def show(step: Step) -> None:
-        out.write(redact.scrub(render_banner(step.title, step.command, options)))
-        if step.report is not None:
-            out.write(redact.scrub(text(step.report, options)))
-        else:
-            out.write(render_lines([(f"(skipped: {step.note})", "yellow")], options))
-        out.write("\n")
-        out.flush()
+        return show_demo(example, out, color=color, width=width)
 
-    out.write(
-        render_lines(
-            [
-                (
-                    "mailcheck demo: every part runs on this machine; nothing is sent anywhere.",
-                    "bold",
-                ),
-                ("", ""),
-            ],
-            options,
-        )
-    )
-    run = run_demo(example, show)
-    summary = [("━━ What the demo showed", "bold magenta")]
-    summary += [
-        (f"{'✓' if met else '✗'} {what}", "green" if met else "bold red")
-        for what, met in run.expectations
-    ]
-    summary.append(
-        (
-            f"Cleaned up: the SMTP server on port {run.smtp_port} is stopped and the temporary "
-            "files are removed.",
-            "",
-        )
-    )
-    out.write(render_lines(summary, options))
-    raise typer.Exit(ExitCode.OK if run.ok else ExitCode.FINDINGS)
+    run_plain(body, debug)
 
 
 def app_for(argv: list[str]) -> typer.Typer:
@@ -767,10 +731,5 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as error:  # an exception outside any command, e.g. in option parsing
-        if os.environ.get("MAILCHECK_DEBUG") or "--debug" in sys.argv:
-            raise
-        _stderr(
-            f"mailcheck: internal error ({type(error).__name__}): this is a bug in mailcheck; "
-            f"please report it at {ISSUES_URL} (run again with --debug for the traceback)"
-        )
+        internal_error(error, bool(os.environ.get("MAILCHECK_DEBUG") or "--debug" in sys.argv))
         sys.exit(ExitCode.INTERNAL)

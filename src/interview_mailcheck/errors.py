@@ -2,7 +2,16 @@
 
 
 class MailcheckError(Exception):
-    """Base class: a problem with the user's input that the CLI reports in one line (exit 2)."""
+    """Base class: a problem with the user's input that the CLI reports in one line (exit 2).
+
+    The message is masked as the error is made: it often quotes what the user's code or a
+    server said, which can hold the password.
+    """
+
+    def __init__(self, message: str) -> None:
+        from interview_mailcheck.secrets import mask
+
+        super().__init__(mask(message))
 
 
 class InputError(MailcheckError):

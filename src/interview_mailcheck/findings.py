@@ -14,6 +14,8 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from interview_mailcheck.secrets import current as current_secrets
+
 ID_PATTERN = re.compile(r"^[a-z][a-z_]*\.[EWI][0-9]{3}$")
 
 
@@ -82,16 +84,22 @@ class Rule:
         context: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Finding:
-        """The finding for `subject`; `fields` fill the message and hint templates."""
+        """The finding for `subject`; `fields` fill the message and hint templates.
+
+        Every string is masked here, as it enters the finding (see secrets.py): a value that
+        holds a secret (a server's reply quoting the password) never reaches a renderer.
+        """
+        secrets = current_secrets()
+        mask = secrets.mask
         message = (self.message or self.title).format(**fields)
         return Finding(
             id=self.id,
             level=self.level,
-            message=message,
-            hint=(hint if hint is not None else self.hint).format(**fields),
-            subject=subject,
-            evidence=dict(evidence or {}),
-            context=dict(context or {}),
+            message=mask(message),
+            hint=mask((hint if hint is not None else self.hint).format(**fields)),
+            subject=mask(subject),
+            evidence=secrets.mask_any(dict(evidence)) if evidence else EMPTY,
+            context=secrets.mask_any(dict(context)) if context else EMPTY,
         )
 
 

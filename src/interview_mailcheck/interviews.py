@@ -12,7 +12,7 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -202,42 +202,6 @@ def build_link(template: str, record: InterviewRecord) -> str | None:
 
 
 # --- A window of interviews -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class When:
-    text: str
-    """As given on the command line, for the headline."""
-    moment: datetime
-    """Naive means in the app's TIME_ZONE, as Django reads naive datetimes."""
-
-
-def parse_when(text: str, *, end_of_day: bool) -> When:
-    """`now`, `today`, an ISO date (the whole day) or an ISO date and time."""
-    value = text.strip()
-    lowered = value.lower()
-    if lowered == "now":
-        return When(value, datetime.now(timezone.utc))
-    day: date | None = None
-    if lowered == "today":
-        day = date.today()
-    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-        if day is None:
-            raise InputError(f"{text!r} is not a valid date (YYYY-MM-DD)")
-    if day is not None:
-        return When(value, datetime.combine(day, time.max if end_of_day else time.min))
-    try:
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not a date or time: use YYYY-MM-DD, YYYY-MM-DDTHH:MM[+HH:MM], "
-            "today or now"
-        ) from None
-    return When(value, moment)
 
 
 def localize(moment: datetime, zone: tzinfo | None, use_tz: bool) -> datetime:

@@ -20,7 +20,9 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
+
+from interview_mailcheck.values import at_or_after, moment_from
 
 # --- The fragments that find candidate lines -------------------------------------------------
 
@@ -222,11 +224,14 @@ def read_events(
             if mangled:
                 tally.mangled = (*mangled, number)
         stamp = event.stamp
-        if stamp:
+        if stamp and since is None:
             tally.stamped += 1
-            if since:
-                moment = stamp_time(stamp)
-                keep = moment is None or at_or_after(moment, since)
+        elif stamp and since is not None:
+            # A stamp that is no real moment counts as none: the line goes with the one before.
+            moment = stamp_time(stamp)
+            if moment is not None:
+                tally.stamped += 1
+                keep = at_or_after(moment, since)
         if keep:
             yield event
         else:
@@ -358,11 +363,6 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
-_SINCE = re.compile(
-    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
-    r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?)?"
-    r"\s?(?P<tz>Z|[+-]\d{2}:?\d{2})?"
-)
 
 
 def find_stamp(text: str, end: int) -> str | None:
@@ -372,7 +372,9 @@ def find_stamp(text: str, end: int) -> str | None:
 
 
 def stamp_time(stamp: str) -> datetime | None:
-    """A timestamp as find_stamp returns it, read into a datetime (aware when it has a zone)."""
+    """A timestamp as find_stamp returns it, read into a datetime (aware when it has a zone);
+    None when it is no real moment (a 31st of June, an offset of +99:00): such a line counts
+    as one without a timestamp."""
     match = _ISO.fullmatch(stamp)
     if match:
         month = int(match["mo"])
@@ -381,49 +383,7 @@ def stamp_time(stamp: str) -> datetime | None:
         if match is None:
             return None
         month = _MONTHS.get(match["mon"], 0)
-    return _datetime(match, month)
-
-
-def parse_since(value: str) -> datetime | None:
-    """`--since`: YYYY-MM-DD, optionally with HH:MM[:SS[.ffffff]] and a zone (Z, +02:00)."""
-    match = _SINCE.fullmatch(value.strip())
-    return _datetime(match, int(match["mo"])) if match else None
-
-
-def _datetime(match: re.Match[str], month: int) -> datetime | None:
-    groups = match.groupdict()
-    fraction = groups.get("f") or ""
-    try:
-        moment = datetime(
-            int(groups["y"]),
-            month,
-            int(groups["d"]),
-            int(groups.get("h") or 0),
-            int(groups.get("mi") or 0),
-            int(groups.get("s") or 0),
-            int(fraction.ljust(6, "0")) if fraction else 0,
-        )
-    except ValueError:
-        return None
-    zone = groups.get("tz")
-    if zone:
-        moment = moment.replace(tzinfo=_zone(zone))
-    return moment
-
-
-def _zone(text: str) -> timezone:
-    if text == "Z":
-        return timezone.utc
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
-
-
-def at_or_after(moment: datetime, since: datetime) -> bool:
-    """Compare in UTC when both carry a zone; otherwise as wall-clock times."""
-    if (moment.tzinfo is None) != (since.tzinfo is None):
-        moment, since = moment.replace(tzinfo=None), since.replace(tzinfo=None)
-    return moment >= since
+    return moment_from(match.groupdict(), month)
 
 
 # --- Emoji mangled by a wrong decoding --------------------------------------------------------

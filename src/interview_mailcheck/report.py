@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from interview_mailcheck.exitcodes import ExitCode
 from interview_mailcheck.findings import Finding, Level
+from interview_mailcheck.secrets import current as current_secrets
 
 SCHEMA_VERSION = 1
 
@@ -36,6 +37,17 @@ class Report:
     """The last line's words when the run is ok; the renderer has a default per command."""
     counters: dict[str, int] = field(default_factory=dict)
     """Extra summary counts, e.g. `checked` (interviews examined)."""
+
+    def __post_init__(self) -> None:
+        # The findings were masked as they were made (Rule.finding); the headline and the
+        # sections' rows are masked here, as they enter the report.
+        secrets = current_secrets()
+        if secrets:
+            self.headline = secrets.mask(self.headline)
+            self.verdict = secrets.mask(self.verdict)
+            self.sections = [
+                section._replace(rows=secrets.mask_any(section.rows)) for section in self.sections
+            ]
 
     def count(self, level: Level) -> int:
         return sum(1 for finding in self.findings if finding.level == level)

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from interview_mailcheck import redact
-from interview_mailcheck.adapters.envfile import EnvFile, read_env_file
+from interview_mailcheck import secrets
+from interview_mailcheck.adapters.envfile import EnvFile, read_env_file, read_text_quietly
 
 MAIL_SETTINGS: tuple[str, ...] = (
     "EMAIL_BACKEND",
@@ -53,7 +53,7 @@ class Setting(NamedTuple):
 
             return repr(mask_password(self.value))
         if self.is_secret:
-            return redact.describe_secret(self.value)
+            return secrets.describe_secret(self.value)
         return "not set" if self.value is None else repr(self.value)
 
 
@@ -110,17 +110,53 @@ def load_settings(option: Path | None) -> MailSettings:
     return merge(path, env_file, os.environ)
 
 
+EXTRA_SECRET_VARIABLES = ("MAILCHECK_IMAP_PASSWORD",)
+
+
+def collect_secrets(
+    env_file: Path | None, project_folder: Path | None, environ: Mapping[str, str]
+) -> None:
+    """Fill the run's secrets before any of the user's code runs.
+
+    From the process environment (EMAIL_HOST_PASSWORD, EMAIL_URL, and every variable named
+    like a secret: a settings module may read DATABASE_PASSWORD and raise with it), and from
+    the env files the run reads or the settings module may load: the one named, and the .env
+    next to the project (where load_dotenv() finds it). Files that cannot be read are left to
+    the step that reads them, which says why.
+    """
+    known = secrets.current()
+    known.add_all(secrets.from_environment(environ))
+    for name in (*SECRET_SETTINGS, *EXTRA_SECRET_VARIABLES):
+        known.add(environ.get(name))
+    user, password = environ.get("EMAIL_HOST_USER"), environ.get("EMAIL_HOST_PASSWORD")
+    if user and password:
+        known.add_login(user, password)
+    paths = {env_file_location(env_file)[0], (project_folder or Path.cwd()) / ".env"}
+    for path in paths:
+        text = read_text_quietly(path)
+        if text:
+            remember_secrets_in(text)
+
+
 def remember_secrets(env_file: EnvFile) -> None:
     """Register every value written for a secret, on any line, as parsed or not.
 
     A line can hide inside another value (a runaway quote) or be skipped by the parser; its
     text may still reach a message, so it is masked like the parsed value.
     """
-    for match in _SECRET_ASSIGNMENT.finditer(env_file.text):
+    remember_secrets_in(env_file.text)
+
+
+def remember_secrets_in(text: str) -> None:
+    """The secrets written in an env file's text, before it is parsed (or if it cannot be)."""
+    known = secrets.current()
+    for match in _SECRET_ASSIGNMENT.finditer(text):
         raw = match.group(1).strip()
-        redact.remember(raw)
-        redact.remember(raw.strip("'\""))
-        redact.remember(raw.split(" #", 1)[0].strip("'\" "))
+        known.add(raw)
+        known.add(raw.strip("'\""))
+        known.add(raw.split(" #", 1)[0].strip("'\" "))
+        if "://" in raw:  # EMAIL_URL: the password inside it
+            known.add_all(secrets.from_environment({"EMAIL_URL": raw.strip("'\"")}))
 
 
 _SECRET_ASSIGNMENT = re.compile(
@@ -139,8 +175,8 @@ def merge(path: Path, env_file: EnvFile | None, environ: Mapping[str, str]) -> M
     for name in READ_SETTINGS:
         file_value = file_values.get(name)
         if name in SECRET_SETTINGS:
-            redact.remember(file_value)
-            redact.remember(environ.get(name))
+            secrets.current().add(file_value)
+            secrets.current().add(environ.get(name))
         if name in environ:
             values[name] = Setting(name, environ[name], "environment")
             if file_value is not None and file_value != environ[name]:
@@ -184,7 +220,7 @@ def from_django(
         remember_secrets(env_file)
     for name in SECRET_SETTINGS:
         secret = resolved.values.get(name)
-        redact.remember(secret if isinstance(secret, str) else None)
+        secrets.current().add(secret)
     values: dict[str, Setting] = {URL_SETTING: Setting(URL_SETTING, None, "-")}
     for name in MAIL_SETTINGS:
         value = resolved.values.get(name)

@@ -17,13 +17,14 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from interview_mailcheck import secrets
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, localize
 from interview_mailcheck.settings import MAIL_SETTINGS, DjangoResolved
@@ -74,11 +75,31 @@ def _add_to_path(pythonpath: Path) -> Path:
     return folder
 
 
+@contextmanager
+def user_code(
+    what: str, folder: Path, let_through: tuple[type[BaseException], ...] = ()
+) -> Iterator[None]:
+    """The user's code runs here (a settings module, the apps' ready(), their models).
+
+    What it prints goes to stderr, never into the one document mailcheck writes on stdout; and
+    whatever it raises, SystemExit and KeyboardInterrupt included, becomes an InputError (exit
+    2) naming `what` and the exception's type, with its message masked (errors.py).
+    """
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    except (InputError, *let_through):
+        raise
+    except BaseException as error:
+        raise InputError(f"{what}: {_one_line(error)}{_where_raised(error, folder)}") from None
+
+
 def _import_settings(module: str, pythonpath: Path) -> ModuleType:
     """Import the settings module ourselves first, so that any failure names it."""
     folder = _add_to_path(pythonpath)
     try:
-        return importlib.import_module(module)
+        with user_code(f"settings module {module!r} cannot be imported", folder, (ImportError,)):
+            return importlib.import_module(module)
     except ModuleNotFoundError as error:
         if error.name and (module == error.name or module.startswith(error.name + ".")):
             raise InputError(
@@ -86,11 +107,6 @@ def _import_settings(module: str, pythonpath: Path) -> ModuleType:
                 f"in {folder} or on the Python path (pass --pythonpath with the folder that "
                 "holds manage.py)"
             ) from None
-        raise InputError(
-            f"settings module {module!r} cannot be imported: "
-            f"{_one_line(error)}{_where_raised(error, folder)}"
-        ) from None
-    except Exception as error:  # the user's settings code can raise anything
         raise InputError(
             f"settings module {module!r} cannot be imported: "
             f"{_one_line(error)}{_where_raised(error, folder)}"
@@ -110,16 +126,42 @@ def resolve_mail_settings(module: str, pythonpath: Path) -> DjangoResolved:
     loaded = _import_settings(module, pythonpath)
     from django.conf import Settings
 
-    try:
+    with user_code(f"settings module {module!r} is not valid", pythonpath.resolve()):
         resolved = Settings(module)
-    except Exception as error:
-        raise InputError(f"settings module {module!r} is not valid: {_one_line(error)}") from None
+    secrets.current().add_all(settings_secrets(resolved))
     return DjangoResolved(
         module=module,
         file=getattr(loaded, "__file__", None),
         values={name: getattr(resolved, name, None) for name in MAIL_SETTINGS},
         overridden=frozenset(name for name in MAIL_SETTINGS if resolved.is_overridden(name)),
     )
+
+
+def settings_secrets(settings: Any) -> list[object]:
+    """Every password Django's resolved settings hold: the email password, each database's,
+    each mailer's (Django 6.1's MAILERS), and SECRET_KEY."""
+    found: list[object] = [
+        _setting(settings, "EMAIL_HOST_PASSWORD"),
+        _setting(settings, "SECRET_KEY"),
+    ]
+    for name, key in (("DATABASES", "PASSWORD"), ("MAILERS", "OPTIONS")):
+        entries = _setting(settings, name)
+        if not isinstance(entries, Mapping):
+            continue
+        for entry in entries.values():
+            if not isinstance(entry, Mapping):
+                continue
+            value = entry.get(key)
+            found.append(value.get("password") if isinstance(value, Mapping) else value)
+    return found
+
+
+def _setting(settings: Any, name: str) -> object:
+    """A setting, or None: Django 6.1 raises for EMAIL_* settings when MAILERS is defined."""
+    try:
+        return getattr(settings, name, None)
+    except Exception:  # AttributeError, ImproperlyConfigured: the setting is not there to read
+        return None
 
 
 # --- The project, set up --------------------------------------------------------------------
@@ -157,12 +199,9 @@ def load_project(module: str, pythonpath: Path) -> Project:
             )
     os.environ["DJANGO_SETTINGS_MODULE"] = module
     if not apps.ready:
-        try:
+        with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
             django.setup()
-        except Exception as error:  # the user's apps and settings can raise anything
-            raise InputError(
-                f"django.setup() failed with settings {module!r}: {_one_line(error)}"
-            ) from None
+    secrets.current().add_all(settings_secrets(settings))
     return Project(module, str(settings.TIME_ZONE or ""), bool(settings.USE_TZ))
 
 

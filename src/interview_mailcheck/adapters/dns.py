@@ -7,8 +7,10 @@ dnspython's exceptions stop here. A lookup returns an `Answer` (records, no reco
 name does not exist) or raises `DnsUnavailable` (no answer in time, the server failed, no
 nameserver configured); a bad `--nameserver` or domain raises `InputError`.
 
-One `DnsClient` shares one deadline among all its lookups: the command's `--timeout` bounds
-the whole run, however many queries the checks make.
+`--timeout` is the longest one answer may take. One `DnsClient` also shares a deadline of twice
+that among all its lookups, however many queries the checks make; and once a query has gone
+unanswered for the whole timeout, the nameserver is taken for silent: the later queries fail at
+once with the same reason, so a dead nameserver costs the timeout once, not once per query.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ SYSTEM_CONFIGURATION = "/etc/resolv.conf"
 TRY_TIMEOUT = 2.0
 """Seconds to wait for one UDP reply before asking again (dnspython's default); a lost packet
 costs this much, not the whole budget."""
+BUDGET_TIMEOUTS = 2
+"""All the lookups of one client together take at most this many timeouts."""
 EDNS_PAYLOAD = 1232
 """The EDNS buffer size DNS Flag Day 2020 settled on: TXT answers fit without TCP."""
 
@@ -55,7 +59,7 @@ _BRACKETED = re.compile(r"^\[([^\[\]]+)\](?::(.*))?$")
 def parse_nameserver(text: str) -> Nameserver:
     """`IP`, `IPv4:PORT`, `IPv6` or `[IPv6]:PORT`; raises InputError naming the bad value."""
     value = text.strip()
-    problem = f"--nameserver {text!r}"
+    problem = repr(text)
     bracketed = _BRACKETED.match(value)
     if bracketed:
         address, port_text = bracketed.group(1), bracketed.group(2)
@@ -144,8 +148,9 @@ class Failure:
 class DnsClient:
     """Looks names up through `nameservers`, or the system's when none are given.
 
-    All lookups share one deadline, `timeout` seconds after the client is made. Answers are
-    cached, so a name asked twice (an SPF include reached twice) is one query.
+    Each lookup waits at most `timeout` seconds; all of them share one deadline, twice that
+    after the client is made. Answers are cached, so a name asked twice (an SPF include
+    reached twice) is one query.
     """
 
     nameservers: Sequence[Nameserver]
@@ -156,11 +161,13 @@ class DnsClient:
     history: list[Answer | Failure] = field(default_factory=list)
     """Every answer and failure, in the order asked: the records read."""
     _deadline: float = field(init=False)
+    _silent: str = field(init=False, default="")
+    """Why the nameserver is taken for silent (a query went unanswered for the timeout)."""
     _resolver: dns.resolver.Resolver | None = field(init=False, default=None)
     _cache: dict[tuple[str, str], Answer] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._deadline = self.clock() + self.timeout
+        self._deadline = self.clock() + self.timeout * BUDGET_TIMEOUTS
 
     def describe(self) -> str:
         """The nameservers asked, for headlines and hints."""
@@ -189,7 +196,9 @@ class DnsClient:
         import dns.resolver
 
         query = f"{name} {rdtype}"
-        remaining = self._deadline - self.clock()
+        remaining = min(self._deadline - self.clock(), self.timeout)
+        if self._silent:
+            raise DnsUnavailable(query, "timeout", self._silent)
         if remaining <= 0:
             raise DnsUnavailable(query, "timeout", self._timeout_reason())
         try:
@@ -211,7 +220,8 @@ class DnsClient:
         except dns.resolver.NXDOMAIN:
             return Answer(name, rdtype, "nxdomain")
         except dns.exception.Timeout:
-            raise DnsUnavailable(query, "timeout", self._timeout_reason()) from None
+            self._silent = self._timeout_reason()
+            raise DnsUnavailable(query, "timeout", self._silent) from None
         except dns.resolver.NoNameservers as error:
             raise DnsUnavailable(query, *_no_nameservers(error)) from None
         except dns.resolver.YXDOMAIN:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from interview_mailcheck import redact
+from interview_mailcheck import secrets
 from interview_mailcheck.errors import InputError
 
 MAX_LINE = 2048
@@ -106,7 +106,7 @@ class Transcript:
 
     def _add(self, who: str, text: str) -> None:
         at = (time.perf_counter() - self.started) * 1000
-        self.lines.append(TranscriptLine(round(at, 1), who, redact.scrub(text)))
+        self.lines.append(TranscriptLine(round(at, 1), who, secrets.mask(text)))
 
     def note(self, text: str) -> None:
         self._add("*", text)
@@ -115,9 +115,9 @@ class Transcript:
         words = line.split(" ")
         if words[0].upper() == "AUTH":
             self._in_auth = True
-            line = " ".join(words[:2]) + (f" {redact.MASK}" if len(words) > 2 else "")
+            line = " ".join(words[:2]) + (f" {secrets.MASK}" if len(words) > 2 else "")
         elif self._in_auth:
-            line = redact.MASK
+            line = secrets.MASK
         self._add("C", line)
 
     def server(self, code: int, line: str) -> None:
@@ -549,8 +549,7 @@ class SmtpClient:
 
     def login(self, user: str, password: str) -> Reply:
         smtp = self._session()
-        redact.remember(password)
-        redact.remember(_b64(f"\0{user}\0{password}"))  # the AUTH PLAIN payload
+        secrets.current().add_login(user, password)
         try:
             code, message = smtp.login(user, password)
         except smtplib.SMTPAuthenticationError as error:
@@ -615,12 +614,6 @@ class SmtpClient:
                     with contextlib.suppress(OSError):
                         sock.close()
             self._sock = None
-
-
-def _b64(text: str) -> str:
-    import base64
-
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 # --- Probes for diagnosis ----------------------------------------------------------------

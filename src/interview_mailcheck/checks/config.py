@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from interview_mailcheck import redact
+from interview_mailcheck import secrets
 from interview_mailcheck.adapters.envfile import EnvBinding
 from interview_mailcheck.email_url import EmailUrl, encoded, mask_password, parse_email_url
 from interview_mailcheck.findings import Finding, Level, Rule
@@ -22,7 +22,7 @@ from interview_mailcheck.providers import (
     Provider,
     provider_for_host,
 )
-from interview_mailcheck.redact import describe_secret
+from interview_mailcheck.secrets import describe_secret
 from interview_mailcheck.settings import (
     MAIL_SETTINGS,
     READ_SETTINGS,
@@ -793,7 +793,7 @@ def apply_email_url(
     if not raw or not raw.strip():
         return settings, None, ()
     url = parse_email_url(raw)
-    redact.remember(url.values.get("EMAIL_HOST_PASSWORD"))
+    secrets.current().add(url.values.get("EMAIL_HOST_PASSWORD"))
     origin = f"EMAIL_URL ({settings.origin(URL_SETTING)})"
     values = dict(settings.values)
     conflicts: list[tuple[str, str, str]] = []

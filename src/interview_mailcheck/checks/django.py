@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from interview_mailcheck.checks.config import parse_bool
 from interview_mailcheck.findings import Finding, Level, Rule
-from interview_mailcheck.redact import describe_secret
+from interview_mailcheck.secrets import describe_secret
 from interview_mailcheck.settings import MAIL_SETTINGS, SECRET_SETTINGS, MailSettings
 
 ENV_FILE_DISAGREES = Rule(

@@ -26,9 +26,9 @@ from interview_mailcheck.adapters.smtp import (
 from interview_mailcheck.checks.config import MailConfig, email_address
 from interview_mailcheck.findings import Finding, Level, Rule
 from interview_mailcheck.providers import MODE_LABEL, classify_reply
+from interview_mailcheck.values import resolve_timeout
 
 ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
-DEFAULT_TIMEOUT = 10.0
 BUDGET_TIMEOUTS = 2
 """The whole walk may take this many timeouts; each step at most one."""
 DJANGO_FALLBACK_SENDER = "webmaster@localhost"
@@ -858,10 +858,6 @@ def build_message(config: MailConfig, sender: str, recipient: str) -> bytes:
     return message.as_bytes()
 
 
-def resolve_timeout(config: MailConfig, option: float | None) -> float:
-    return option or config.timeout or DEFAULT_TIMEOUT
-
-
 def preflight(config: MailConfig, options: SendTestOptions) -> Finding | None:
     """Reasons not to connect at all, checked before any network traffic."""
     if not options.login_only and not (options.to or email_address(config.user)):
@@ -870,4 +866,4 @@ def preflight(config: MailConfig, options: SendTestOptions) -> Finding | None:
 
 
 def walk(config: MailConfig, options: SendTestOptions) -> WalkResult:
-    return _Walk(config, options, resolve_timeout(config, options.timeout)).run()
+    return _Walk(config, options, resolve_timeout(options.timeout, config.timeout)).run()

@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from interview_mailcheck.errors import InputError
+from interview_mailcheck.exitcodes import ExitCode
 from interview_mailcheck.report import Report
 
 DEMO_USER = "demo.recruiter@gmail.com"
@@ -121,6 +123,42 @@ def run_demo(example_option: Path | None, show: Callable[[Step], None]) -> DemoR
         _smtp_part(run, show, folder)
         _django_part(run, show, folder, example)
     return run
+
+
+def show_demo(example_option: Path | None, out: IO[str], *, color: bool, width: int) -> int:
+    """Run the demo, writing each report to `out` as it is ready; the exit status."""
+    from interview_mailcheck.render import RenderOptions, get_renderer, write
+    from interview_mailcheck.render.text import render_banner, render_lines
+
+    require_extras()
+    options = RenderOptions(verbose=False, color=color, width=width)
+    text = get_renderer("text")
+
+    def show(step: Step) -> None:
+        write(out, render_banner(step.title, step.command, options))
+        if step.report is not None:
+            write(out, text(step.report, options))
+        else:
+            write(out, render_lines([(f"(skipped: {step.note})", "yellow")], options))
+        write(out, "\n")
+
+    intro = "mailcheck demo: every part runs on this machine; nothing is sent anywhere."
+    write(out, render_lines([(intro, "bold"), ("", "")], options))
+    run = run_demo(example_option, show)
+    summary = [("━━ What the demo showed", "bold magenta")]
+    summary += [
+        (f"{'✓' if met else '✗'} {what}", "green" if met else "bold red")
+        for what, met in run.expectations
+    ]
+    summary.append(
+        (
+            f"Cleaned up: the SMTP server on port {run.smtp_port} is stopped and the temporary "
+            "files are removed.",
+            "",
+        )
+    )
+    write(out, render_lines(summary, options))
+    return ExitCode.OK if run.ok else ExitCode.FINDINGS
 
 
 def _config_part(run: DemoRun, show: Callable[[Step], None]) -> None:

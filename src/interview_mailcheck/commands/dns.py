@@ -6,36 +6,29 @@ client already made, so `doctor` can reuse both (and share the client's deadline
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from interview_mailcheck.adapters.dns import DnsClient, Failure, parse_nameserver
+from interview_mailcheck.adapters.dns import DnsClient, Failure, Nameserver
 from interview_mailcheck.checks.config import MailConfig, interpret
 from interview_mailcheck.checks.dns import DnsTarget, check_dns, target_for
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.report import Report, Section
 from interview_mailcheck.settings import load_settings
-
-DEFAULT_TIMEOUT = 5.0
-"""Seconds for the whole command: dnspython's default lifetime for one query, and what glibc
-waits for one nameserver (5 s) before trying the next."""
+from interview_mailcheck.values import resolve_timeout
 
 
 def dns_report(
     env_file: Path | None,
     *,
     domain: str | None = None,
-    nameservers: Sequence[str] = (),
-    timeout: float = DEFAULT_TIMEOUT,
+    nameservers: Sequence[Nameserver] = (),
+    timeout: float | None = None,
     strict: bool = False,
 ) -> Report:
     """The report of `mailcheck dns`; raises InputError for a bad option or env file."""
-    servers = [parse_nameserver(text) for text in nameservers]
-    if not (timeout > 0 and math.isfinite(timeout)):
-        raise InputError(f"--timeout must be a positive number of seconds, not {timeout:g}")
     config = interpret(load_settings(env_file))
-    client = DnsClient(servers, timeout)
+    client = DnsClient(list(nameservers), resolve_timeout(timeout, config.timeout))
     return build_report(config, client, domain=domain, strict=strict)
 
 

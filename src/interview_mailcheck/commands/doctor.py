@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interview_mailcheck.adapters.dns import Nameserver
 from interview_mailcheck.checks.config import (
     ConfigResult,
     analyse,
@@ -21,7 +22,6 @@ from interview_mailcheck.checks.config import (
     describe_target,
     settings_rows,
 )
-from interview_mailcheck.errors import InputError
 from interview_mailcheck.findings import Finding, Level
 from interview_mailcheck.report import Report, Section
 from interview_mailcheck.settings import load_settings
@@ -68,7 +68,7 @@ class DoctorOptions:
     send: bool = False
     to: str | None = None
     timeout: float | None = None
-    nameservers: Sequence[str] = ()
+    nameservers: Sequence[Nameserver] = ()
     cafile: str | None = None
     strict: bool = False
 
@@ -102,13 +102,7 @@ def _skip(result: SectionResult, reason: str) -> None:
 
 
 def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
-    if options.timeout is not None and not options.timeout > 0:
-        raise InputError(f"--timeout must be a positive number of seconds, not {options.timeout:g}")
-    if options.cafile and not Path(options.cafile).is_file():
-        raise InputError(f"CA file not found: {options.cafile}")
-    from interview_mailcheck.adapters.dns import parse_nameserver
-
-    nameservers = [parse_nameserver(text) for text in options.nameservers]
+    nameservers = list(options.nameservers)
     run = DoctorRun()
     if options.settings_module:
         # What the app really runs with: Django's resolved settings (compared with the .env).
@@ -130,13 +124,15 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
     def dns_section(result: SectionResult) -> None:
         from interview_mailcheck.adapters.dns import DnsClient
         from interview_mailcheck.checks.dns import HOST_NO_ADDRESS, target_for
-        from interview_mailcheck.commands.dns import DEFAULT_TIMEOUT, build_report
+        from interview_mailcheck.commands.dns import build_report
+        from interview_mailcheck.values import resolve_timeout
 
         target = target_for(config_result.config)
         if target.empty:
             _skip(result, f"nothing to look up: {target.domain_source} and {target.host_note}")
             return
-        client = DnsClient(nameservers, options.timeout or DEFAULT_TIMEOUT)
+        timeout = resolve_timeout(options.timeout, config_result.config.timeout)
+        client = DnsClient(nameservers, timeout)
         ran: list[str] = []
         report = build_report(config_result.config, client, ran=ran)
         result.findings = report.findings
@@ -187,7 +183,7 @@ def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
             _skip(result, "no --settings: pass the app's settings module to check its data")
             return
         from interview_mailcheck.commands.session import ProjectOptions, sessions_report
-        from interview_mailcheck.interviews import parse_when
+        from interview_mailcheck.values import parse_when
 
         project = ProjectOptions(options.settings_module, options.pythonpath)
         report = sessions_report(

@@ -6,17 +6,12 @@ from pathlib import Path
 
 from interview_mailcheck.checks.config import analyse, backend_kind, describe_target
 from interview_mailcheck.checks.smtp import NOT_CONNECTING, SendTestOptions, preflight, walk
-from interview_mailcheck.errors import InputError
 from interview_mailcheck.findings import Level
 from interview_mailcheck.report import Report, Section
 from interview_mailcheck.settings import load_settings
 
 
 def send_test_report(env_file: Path | None, options: SendTestOptions, *, strict: bool) -> Report:
-    if options.cafile and not Path(options.cafile).is_file():
-        raise InputError(f"CA file not found: {options.cafile}")
-    if options.timeout is not None and not options.timeout > 0:
-        raise InputError(f"--timeout must be a positive number of seconds, not {options.timeout:g}")
     settings = load_settings(env_file)
     result = analyse(settings)
     config = result.config

@@ -23,12 +23,12 @@ from interview_mailcheck.findings import Finding
 from interview_mailcheck.interviews import (
     DataLayout,
     InterviewRecord,
-    When,
     build_link,
     resolve_layout,
     settings_module,
 )
 from interview_mailcheck.report import Report, Section
+from interview_mailcheck.values import When
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 """India Standard Time: UTC+05:30 all year (Asia/Kolkata has no daylight saving)."""

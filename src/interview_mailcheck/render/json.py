@@ -1,4 +1,8 @@
-"""One JSON document per run (schema documented in the README)."""
+"""One JSON document per run (schema documented in the README).
+
+json.dumps escapes the C0 control characters; DEL and the C1 controls (which some terminals
+obey as CSI and friends) are escaped here too, so `--json` on a terminal is inert as well.
+"""
 
 from __future__ import annotations
 
@@ -36,5 +40,14 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     return document
 
 
+_C1_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+
+
+def dumps(document: Any) -> str:
+    """The document as JSON text with every control character escaped."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    return text.translate(_C1_ESCAPES) + "\n"
+
+
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"
+    return dumps(report_to_dict(report))

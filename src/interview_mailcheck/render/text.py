@@ -1,7 +1,10 @@
 """Text for people: findings grouped by level, each with its fix, and one verdict line at the end.
 
 The layout is built once as lines of (text, style) segments. Without colour they are joined
-as plain text, so rich is imported only when writing to a terminal.
+as plain text, so rich is imported only when writing to a terminal. Every piece of text that
+can come from outside (a subject, a message quoting a server, a table cell, evidence) has its
+control characters made visible here (inert.py): a candidate named "Asha\\x1b]0;PWNED\\x07" in
+the database cannot retitle the terminal or clear it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from interview_mailcheck.findings import Finding, Level
+from interview_mailcheck.inert import escape_controls as inert
 from interview_mailcheck.render import RenderOptions
 from interview_mailcheck.report import Report
 
@@ -26,7 +30,7 @@ INDENT = "    "
 def layout(report: Report, verbose: bool) -> list[Line]:
     lines: list[Line] = []
     if report.headline:
-        lines.append([(f"mailcheck {report.command}: ", "bold"), (report.headline, "")])
+        lines.append([(f"mailcheck {report.command}: ", "bold"), (inert(report.headline), "")])
         lines.append([])
     for section in report.sections:
         if section.always_shown or verbose:
@@ -60,24 +64,27 @@ def _section(title: str, rows: list[dict[str, Any]]) -> list[Line]:
 
 
 def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
+    return "-" if value is None else inert(str(value))
 
 
 def _finding(finding: Finding, mark: str, style: str, verbose: bool) -> list[Line]:
+    # A message may quote a reply of several lines: they continue under it, each made inert.
+    first, *more = finding.message.split("\n")
     lines: list[Line] = [
         [
             (f"  {mark} ", style),
             (finding.id, style),
-            (f"  {finding.subject}: " if _subject_adds(finding) else "  ", "bold"),
-            (finding.message, ""),
+            (f"  {inert(finding.subject)}: " if _subject_adds(finding) else "  ", "bold"),
+            (inert(first), ""),
             *_context(finding),
         ]
     ]
+    lines += [[(INDENT + "  " + inert(line), "")] for line in more]
     if finding.hint:
-        lines.append([(INDENT + "fix: ", "green"), (finding.hint, "")])
+        lines.append([(INDENT + "fix: ", "green"), (inert(finding.hint), "")])
     if verbose or finding.level > Level.INFO:
         for key, value in finding.evidence.items():
-            lines.append([(f"{INDENT}{key}: ", "dim"), (_evidence_text(value), "dim")])
+            lines.append([(f"{INDENT}{inert(str(key))}: ", "dim"), (_evidence_text(value), "dim")])
     return lines
 
 
@@ -88,7 +95,7 @@ def _context(finding: Finding) -> list[Segment]:
         f"{value:.0f} ms" if key == "duration_ms" else f"{key.replace('_', ' ')} {value}"
         for key, value in finding.context.items()
     ]
-    return [(f"  ({', '.join(parts)})", "dim")]
+    return [(inert(f"  ({', '.join(parts)})"), "dim")]
 
 
 def _subject_adds(finding: Finding) -> bool:
@@ -98,8 +105,10 @@ def _subject_adds(finding: Finding) -> bool:
 
 def _evidence_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return "; ".join(str(item) for item in value)
-    return str(value).replace("\n", "\n" + INDENT + "  ")
+        return "; ".join(inert(str(item)) for item in value)
+    return "\n".join(inert(line) for line in str(value).split("\n")).replace(
+        "\n", "\n" + INDENT + "  "
+    )
 
 
 def _verdict(report: Report) -> Line:
@@ -155,14 +164,14 @@ def render(report: Report, options: RenderOptions) -> str:
 
 def render_banner(title: str, command: str, options: RenderOptions) -> str:
     """A heading between the reports of `mailcheck demo`: the part's title and its command."""
-    lines: list[Line] = [[("━━ " + title + " ", "bold magenta")]]
+    lines: list[Line] = [[("━━ " + inert(title) + " ", "bold magenta")]]
     if command:
-        lines.append([("$ " + command, "dim")])
+        lines.append([("$ " + inert(command), "dim")])
     lines.append([])
     return to_ansi(lines, options.width) if options.color else to_plain(lines)
 
 
 def render_lines(texts: list[tuple[str, str]], options: RenderOptions) -> str:
     """Lines of (text, style), plain or in colour."""
-    lines: list[Line] = [[(text, style)] for text, style in texts]
+    lines: list[Line] = [[(inert(text), style)] for text, style in texts]
     return to_ansi(lines, options.width) if options.color else to_plain(lines)

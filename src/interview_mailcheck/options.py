@@ -1,0 +1,226 @@
+"""Every command-line option, declared and validated once, meaning the same in every command.
+
+A command takes its options from here (`timeout: Timeout = None`), so `--timeout` is the same
+number with the same bounds in send-test, dns and doctor, and `--since` reads the same dates in
+sessions and logs. A value outside its bounds is a usage error (exit 2) before anything runs:
+one line, `mailcheck: error: ...`, as every other usage error (cli.MailcheckGroup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from interview_mailcheck import values
+from interview_mailcheck.errors import MailcheckError, unreadable
+
+
+class OptionError(typer.BadParameter):
+    """A bad option value; its message already names the option and the value."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def _parser(option: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """`parse` for typer, its errors (ValueError or the project's) turned into OptionError."""
+
+    def parser(text: str) -> Any:
+        if not isinstance(text, str):  # a default value, already of its type
+            return text
+        try:
+            return parse(text)
+        except (ValueError, MailcheckError) as error:
+            raise OptionError(f"{option} {error}") from None
+
+    return parser
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    problem = values.timeout_problem(value)
+    if problem:
+        raise ValueError(f"{text!r} {problem}")
+    return value
+
+
+def _port(text: str) -> int:
+    port = values.parse_port(text)
+    if port is None:
+        raise ValueError(f"{text!r} is not a port: it must be {values.PORT_RANGE}")
+    return port
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            count = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if count < minimum:
+            raise ValueError(f"{text!r} must be {minimum} or more")
+        return count
+
+    return parse
+
+
+def _readable_file(kind: str) -> Callable[[str], Path]:
+    """A file that can be opened now ('CA file not found: x.pem' if not)."""
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as error:
+            raise OptionError(str(unreadable(kind, text, error))) from None
+        return path
+
+    return parse
+
+
+def _nameserver(text: str) -> Any:
+    from interview_mailcheck.adapters.dns import parse_nameserver
+
+    return parse_nameserver(text)
+
+
+def _when(end_of_day: bool) -> Callable[[str], values.When]:
+    def parse(text: str) -> values.When:
+        return values.parse_when(text, end_of_day=end_of_day)
+
+    return parse
+
+
+# --- What every checking command takes -------------------------------------------------------
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+Format = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        help="text for people, json for machines (one document on stdout), github for "
+        "GitHub Actions annotations.",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="The same as --format json.")]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show more detail: settings read, evidence.")
+]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Fail (exit 1) on warnings too, not only on errors.")
+]
+Debug = Annotated[
+    bool,
+    typer.Option(
+        "--debug", help="On an internal error, show the Python traceback.", envvar="MAILCHECK_DEBUG"
+    ),
+]
+
+# --- Settings and the project ----------------------------------------------------------------
+
+EnvFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--env-file",
+        metavar="PATH",
+        help="The .env file to read (default: $MAILCHECK_ENV_FILE, else ./.env if present).",
+        show_default=False,
+    ),
+]
+PythonPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--pythonpath",
+        metavar="DIR",
+        help="The folder to import the project from, as django-admin (default: current folder).",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+
+# --- The network -----------------------------------------------------------------------------
+
+TIMEOUT_HELP = (
+    "The longest to wait for any one answer from a server: an SMTP reply, a DNS answer "
+    f"(default: EMAIL_TIMEOUT, else {values.DEFAULT_TIMEOUT:g}; above 0, at most "
+    f"{values.MAX_TIMEOUT:g}). A server that stays silent costs this plus at most a second; "
+    "a whole check at most twice this."
+)
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help=TIMEOUT_HELP,
+        show_default=False,
+        parser=_parser("--timeout", _timeout),
+    ),
+]
+Cafile = Annotated[
+    Path | None,
+    typer.Option(
+        "--cafile",
+        metavar="PEM",
+        help="A PEM CA bundle to trust in addition to the system's.",
+        show_default=False,
+        parser=_readable_file("CA file"),
+    ),
+]
+Nameserver = Annotated[
+    list[Any] | None,
+    typer.Option(
+        "--nameserver",
+        metavar="IP[:PORT]",
+        help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
+        show_default=False,
+        parser=_parser("--nameserver", _nameserver),
+    ),
+]
+
+# --- Windows of time and counts ----------------------------------------------------------------
+
+Since = Annotated[
+    values.When | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help=f"Only what happened at or after DATE: {values.MOMENT_FORMS}.",
+        show_default=False,
+        parser=_parser("--since", _when(end_of_day=False)),
+    ),
+]
+Until = Annotated[
+    values.When | None,
+    typer.Option(
+        "--until",
+        metavar="DATE",
+        help="Only what happened at or before DATE (a date includes the whole day).",
+        show_default=False,
+        parser=_parser("--until", _when(end_of_day=True)),
+    ),
+]
+
+
+def count_option(name: str, help: str, minimum: int = 0) -> Any:
+    """A count (`minimum` or more) for the option `name`; what it counts is the command's."""
+    return typer.Option(
+        name, metavar="N", help=help, show_default=False, parser=_parser(name, _count(minimum))
+    )
+
+
+def port_option(name: str, help: str) -> Any:
+    return typer.Option(name, metavar="PORT", help=help, parser=_parser(name, _port))
