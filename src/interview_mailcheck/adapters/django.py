@@ -88,9 +88,9 @@ def user_code(
     try:
         with redirect_stdout(sys.stderr):
             yield
-    except (InputError, *let_through):
-        raise
-    except BaseException as error:
+    except BaseException as error:  # the user's code may raise anything
+        if isinstance(error, (InputError, *let_through)):
+            raise
         raise InputError(f"{what}: {_one_line(error)}{_where_raised(error, folder)}") from None
 
 
