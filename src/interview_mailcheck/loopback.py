@@ -13,6 +13,7 @@ import socket
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -95,7 +96,7 @@ class LoopbackSMTP:
         mode: Literal["starttls", "ssl", "plain"] = "starttls",
         *,
         users: dict[str, str] | None = None,
-        bad_credentials_reply: str = GMAIL_BAD_CREDENTIALS,
+        bad_credentials_reply: str | Callable[[str, str], str] = GMAIL_BAD_CREDENTIALS,
         certificate_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
         ca: Any = None,
         reject_sender: str = "",
@@ -151,7 +152,10 @@ class LoopbackSMTP:
             self.login_attempts.append(user)
         if self.users.get(user) == password:
             return AuthResult(success=True, auth_data=data)
-        return AuthResult(success=False, handled=False, message=self.bad_credentials_reply)
+        reply = self.bad_credentials_reply
+        if callable(reply):  # a relay that echoes what it was sent (some do)
+            reply = reply(user, password)
+        return AuthResult(success=False, handled=False, message=reply)
 
     def start(self) -> LoopbackSMTP:
         # aiosmtpd logs a deprecation notice on every AUTH; keep the demo's output clean.

@@ -154,3 +154,85 @@ def listening_but_full() -> tuple[socket.socket, socket.socket, int]:
     port = listener.getsockname()[1]
     filler = socket.create_connection(("127.0.0.1", port), timeout=2)
     return listener, filler, port
+
+
+def _dialogue(
+    client: socket.socket, peer: RawPeer, answer: Callable[[bytes], bytes | None]
+) -> None:
+    """Greet, then answer each line with `answer(line)`; None ends the session."""
+    client.sendall(b"220 hostile.test ESMTP\r\n")
+    while not peer.stopped.is_set():
+        line = peer.read_line(client)
+        if not line:
+            return
+        reply = answer(line)
+        if reply is None:
+            return
+        client.sendall(reply)
+
+
+def _ehlo_or(other: Callable[[bytes, bytes], bytes | None], features: bytes) -> Answer:
+    def answer(line: bytes) -> bytes | None:
+        verb = line.split(b" ", 1)[0].strip().upper()
+        if verb in (b"EHLO", b"HELO"):
+            return b"250-hostile.test\r\n" + features + b"250 HELP\r\n"
+        if verb == b"QUIT":
+            return b"221 bye\r\n"
+        return other(verb, line)
+
+    return answer
+
+
+Answer = Callable[[bytes], "bytes | None"]
+
+
+def starttls_then_plain(client: socket.socket, peer: RawPeer) -> None:
+    """Offers STARTTLS, answers 220 to it, then keeps talking plain SMTP."""
+
+    def other(verb: bytes, line: bytes) -> bytes | None:
+        if verb == b"STARTTLS":
+            return b"220 2.0.0 Ready to start TLS\r\n250 still plain text\r\n"
+        return b"250 OK\r\n"
+
+    _dialogue(client, peer, _ehlo_or(other, b"250-STARTTLS\r\n"))
+
+
+def greeting_code(code: bytes) -> Behaviour:
+    """Greets with a reply code outside 2xx-5xx, e.g. b'999'."""
+
+    def behaviour(client: socket.socket, peer: RawPeer) -> None:
+        client.sendall(code + b" hostile.test greets oddly\r\n")
+        peer.read_line(client)
+
+    return behaviour
+
+
+def auth_answers(reply: bytes, mechanisms: bytes = b"PLAIN LOGIN") -> Behaviour:
+    """A plain server offering AUTH that answers every AUTH line with `reply` (b'503 ...', or a
+    challenge b'334 notbase64'), and records what it is sent."""
+
+    def behaviour(client: socket.socket, peer: RawPeer) -> None:
+        def other(verb: bytes, line: bytes) -> bytes | None:
+            if verb == b"AUTH" or verb.startswith(b"*") or verb == b"":
+                return reply
+            return b"250 OK\r\n"
+
+        _dialogue(client, peer, _ehlo_or(other, b"250-AUTH " + mechanisms + b"\r\n"))
+
+    return behaviour
+
+
+def after_greeting(answers: Callable[[int], bytes]) -> Behaviour:
+    """Answers the n-th line it receives with `answers(n)` (for property tests of replies)."""
+
+    def behaviour(client: socket.socket, peer: RawPeer) -> None:
+        count = 0
+
+        def answer(line: bytes) -> bytes | None:
+            nonlocal count
+            count += 1
+            return answers(count)
+
+        _dialogue(client, peer, answer)
+
+    return behaviour

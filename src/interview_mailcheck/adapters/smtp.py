@@ -26,6 +26,10 @@ from interview_mailcheck.errors import InputError
 MAX_LINE = 2048
 """RFC 5321 allows 512 octets per reply line; be generous, but not endless."""
 MAX_REPLY_LINES = 256
+PROBE_WAIT = 1.0
+"""Seconds a diagnosis probe (does the port speak TLS? what does it greet with?) and the QUIT
+after a failure may take: a server that answers at all answers these at once."""
+AUTH_SUCCEEDED = 235
 
 
 class SmtpProblem(Exception):
@@ -183,6 +187,7 @@ class _BoundedSMTP(smtplib.SMTP):
         self._buffer_sock: object = None
         self._body_next = False
         self._received_any = False
+        self._replied = False
 
     def send(self, s: str | bytes) -> None:  # type: ignore[override]
         data = s.encode(self.command_encoding) if isinstance(s, str) else s
@@ -250,6 +255,14 @@ class _BoundedSMTP(smtplib.SMTP):
                     "not_smtp", f"the server sent something that is not SMTP: {shown!r}"
                 )
             line_code = int(head)
+            if not 200 <= line_code <= 599:
+                self._transcript.note(f"not an SMTP reply code: {head.decode()}")
+                kind = "protocol" if code is not None or self._replied else "not_smtp"
+                raise SmtpProblem(
+                    kind,
+                    f"the server answered with the code {line_code}, which is no SMTP reply "
+                    "code (they run from 200 to 599)",
+                )
             if code is not None and line_code != code:
                 raise SmtpProblem("protocol", "the server mixed reply codes within one reply")
             code = line_code
@@ -263,6 +276,7 @@ class _BoundedSMTP(smtplib.SMTP):
                 )
         if code == 354:
             self._body_next = True
+        self._replied = True
         return code, b"\n".join(texts)
 
 
@@ -535,7 +549,17 @@ class SmtpClient:
                 "starttls_refused", "the server refused STARTTLS", reply=_reply(code, message)
             )
         assert smtp.sock is not None
-        wrapped = self._handshake(smtp.sock)
+        try:
+            wrapped = self._handshake(smtp.sock)
+        except SmtpProblem as problem:
+            if problem.kind == "tls_plaintext_peer":
+                raise SmtpProblem(
+                    "starttls_not_started",
+                    "the server answered 220 to STARTTLS, then went on in plain text instead "
+                    "of starting TLS",
+                    reply=_reply(code, message),
+                ) from None
+            raise
         smtp.sock = wrapped
         smtp.file = None
         # The server's capabilities before TLS are void (RFC 3207 4.2): ask again.
@@ -566,6 +590,21 @@ class SmtpClient:
             raise SmtpProblem(
                 "auth_not_ascii", "the user name or password is not ASCII; smtplib cannot send it"
             ) from None
+        except SmtpProblem:
+            raise
+        except Exception as error:  # smtplib reading what the server sent: a bad challenge
+            raise SmtpProblem(
+                "protocol",
+                f"the server's AUTH challenge could not be read ({type(error).__name__}: {error})",
+            ) from None
+        if code != AUTH_SUCCEEDED:
+            # smtplib also returns on 503 (taking it for "already authenticated"): only 235 is
+            # a login (RFC 4954), so anything else means the client is not logged in.
+            raise SmtpProblem(
+                "auth_not_confirmed",
+                f"the server answered the login with {code}, not 235",
+                reply=_reply(code, message),
+            )
         return _reply(code, message)
 
     def send(self, sender: str, recipient: str, message: bytes) -> Reply:
@@ -592,21 +631,31 @@ class SmtpClient:
                 "the server refused to take the message",
                 reply=_reply(error.smtp_code, error.smtp_error),
             ) from None
+        except SmtpProblem:
+            raise
         except (smtplib.SMTPException, UnicodeEncodeError) as error:
             raise SmtpProblem("protocol", f"the message could not be sent: {error}") from None
+        except Exception as error:  # smtplib reading what the server sent
+            raise SmtpProblem(
+                "protocol", f"the server's reply could not be read ({type(error).__name__})"
+            ) from None
         if code != 250:
             raise SmtpProblem(
                 "data_refused", "the server refused the message", reply=_reply(code, text)
             )
         return _reply(code, text)
 
-    def close(self) -> None:
-        """Say QUIT if the session is healthy, then close; never raises."""
+    def close(self, *, quit: bool = True) -> None:
+        """Say QUIT (waiting at most PROBE_WAIT for the answer) unless told not to, then
+        close; never raises."""
         smtp, self._smtp = self._smtp, None
         try:
-            if smtp is not None and smtp.sock is not None and self.deadline.remaining() > 0:
-                smtp.docmd("QUIT")
-        except (SmtpProblem, smtplib.SMTPException, OSError):
+            if quit and smtp is not None and smtp.sock is not None:
+                wait = min(PROBE_WAIT, self.deadline.remaining())
+                if wait > 0:
+                    smtp._deadline = Deadline(wait, wait)
+                    smtp.docmd("QUIT")
+        except Exception:  # the session is over either way
             pass
         finally:
             for sock in (smtp.sock if smtp else None, self._sock):

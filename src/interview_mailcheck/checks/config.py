@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from interview_mailcheck import secrets
+from interview_mailcheck import secrets, values
 from interview_mailcheck.adapters.envfile import EnvBinding
 from interview_mailcheck.email_url import EmailUrl, encoded, mask_password, parse_email_url
 from interview_mailcheck.findings import Finding, Level, Rule
@@ -342,10 +342,15 @@ SERVER_EMAIL_INVALID = Rule(
 TIMEOUT_INVALID = Rule(
     id="config.E014",
     level=ERROR,
-    title="EMAIL_TIMEOUT is not a positive number of seconds",
-    message="EMAIL_TIMEOUT={value!r} is not a positive number of seconds",
+    title="EMAIL_TIMEOUT is not a usable number of seconds",
+    message=f"EMAIL_TIMEOUT={{value!r}} is not {values.TIMEOUT_RANGE}",
     hint="Set EMAIL_TIMEOUT=10",
-    explanation="Django passes EMAIL_TIMEOUT to the socket; it must be a number above zero.",
+    explanation=(
+        "Django passes EMAIL_TIMEOUT to the socket, which needs a number above zero; an "
+        "infinite or huge value ('inf', 1e300) makes socket.settimeout() raise OverflowError "
+        f"or waits for ever. mailcheck takes at most {values.MAX_TIMEOUT:g} seconds, longer "
+        "than any server takes to answer."
+    ),
 )
 TIMEOUT_UNSET = Rule(
     id="config.I004",
@@ -733,11 +738,7 @@ def parse_port(value: str | None) -> int | None:
 def parse_timeout(value: str | None) -> float | None:
     if value is None or not value.strip():
         return None
-    try:
-        timeout = float(value)
-    except ValueError:
-        return None
-    return timeout if 0 < timeout < float("inf") else None
+    return values.parse_timeout(value)
 
 
 def email_address(value: str | None) -> str | None:

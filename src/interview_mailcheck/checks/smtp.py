@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interview_mailcheck.adapters.smtp import (
+    PROBE_WAIT,
     Reply,
     SmtpClient,
     SmtpProblem,
@@ -29,6 +30,7 @@ from interview_mailcheck.providers import MODE_LABEL, classify_reply
 from interview_mailcheck.values import resolve_timeout
 
 ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
+SILENT_KINDS = frozenset({"silent", "timeout", "tls_timeout", "connect_timeout"})
 BUDGET_TIMEOUTS = 2
 """The whole walk may take this many timeouts; each step at most one."""
 DJANGO_FALLBACK_SENDER = "webmaster@localhost"
@@ -431,6 +433,44 @@ NOT_ASCII = Rule(
     ),
 )
 
+STARTTLS_NOT_STARTED = Rule(
+    id="smtp.E027",
+    level=ERROR,
+    title="The server accepted STARTTLS but did not start TLS",
+    message=(
+        "the server answered STARTTLS with 220, then went on in plain text instead of starting "
+        "TLS: stopped, the credentials were not sent"
+    ),
+    hint=(
+        "Something between here and the server breaks STARTTLS (an antivirus or firewall that "
+        "inspects mail, a proxy): send from another network, or use EMAIL_USE_SSL=True with "
+        "port 465"
+    ),
+    explanation=(
+        "After '220 Ready to start TLS' the client starts a TLS handshake, and the server must "
+        "answer it. This one kept talking plain SMTP. That is not a setting of the app's: the "
+        "TLS mode is right (the server offered and accepted STARTTLS). It is what a broken "
+        "server or a middlebox that strips or intercepts STARTTLS does; Django fails with an "
+        "SSL error on every send."
+    ),
+)
+LOGIN_NOT_CONFIRMED = Rule(
+    id="smtp.E028",
+    level=ERROR,
+    title="The server did not confirm the login (no 235)",
+    message="the server answered the login with {code}, not 235: the client is not logged in",
+    hint=(
+        "Check that EMAIL_HOST and EMAIL_PORT are the provider's submission server; a 503 "
+        "('bad sequence of commands') to AUTH means the server does not take the login here"
+    ),
+    explanation=(
+        "RFC 4954: only 235 means that AUTH succeeded. smtplib, which Django uses, also "
+        "returns quietly on 503 (it takes it for 'already authenticated'), so Django would go "
+        "on without a login and the server would refuse the message later. mailcheck counts "
+        "only 235 as a login."
+    ),
+)
+
 _CERT_FIXES = {
     "self_signed": (
         "the server uses a self-signed certificate: trust it with SSL_CERT_FILE (or --cafile) "
@@ -495,6 +535,8 @@ class _Walk:
         )
         self.current = ""
         self.started = time.perf_counter()
+        self.silenced = False
+        """The server stopped answering: the connection is not worth a QUIT."""
 
     # bookkeeping
 
@@ -555,7 +597,8 @@ class _Walk:
         except _Stop:
             pass
         finally:
-            self.client.close()
+            # A server that stopped answering gets no QUIT to wait for.
+            self.client.close(quit=not self.silenced)
             self.result.transcript = [
                 {"ms": line.at_ms, "who": line.who, "line": line.text}
                 for line in self.client.transcript.lines
@@ -580,6 +623,7 @@ class _Walk:
         try:
             return action()
         except SmtpProblem as problem:
+            self.silenced = problem.kind in SILENT_KINDS
             self.problem(problem)
 
     def problem(self, problem: SmtpProblem) -> None:
@@ -611,8 +655,17 @@ class _Walk:
             self.fail(UNREACHABLE, "EMAIL_HOST", host=host, port=port, detail=problem.detail)
         if kind == "certificate":
             self.certificate_failed(problem)
+        if kind == "starttls_not_started":
+            self.fail(STARTTLS_NOT_STARTED, "EMAIL_HOST")
+        if kind == "auth_not_confirmed" and problem.reply:
+            self.fail(
+                LOGIN_NOT_CONFIRMED,
+                "EMAIL_HOST",
+                code=problem.reply.code,
+                evidence={"reply": problem.reply.quoted()},
+            )
         if kind == "tls_plaintext_peer":
-            banner = probe_banner(self.client.address, port or 0, self.probe_wait())
+            banner = probe_banner(self.client.address, port or 0, PROBE_WAIT)
             shown = f" (it greets: {banner})" if banner else ""
             self.fail(
                 SSL_TO_PLAIN_PORT,
@@ -631,7 +684,7 @@ class _Walk:
                 evidence={"reply": problem.reply.quoted()},
             )
         if step == "greet" and kind == "silent":
-            speaks_tls = probe_tls(self.client.address, port or 0, host, self.probe_wait())
+            speaks_tls = probe_tls(self.client.address, port or 0, host, PROBE_WAIT)
             self.fail(
                 NO_BANNER_IMPLICIT_TLS if speaks_tls else NO_BANNER,
                 "EMAIL_USE_SSL" if speaks_tls else "EMAIL_PORT",
@@ -663,8 +716,9 @@ class _Walk:
         self.fail(generic.get(kind, PROTOCOL_ERROR), "EMAIL_HOST", detail=problem.detail, step=step)
 
     def probe_wait(self) -> float:
-        """A diagnosis probe gets what is left of the budget, but at least a moment."""
-        return max(min(self.timeout, self.client.deadline.remaining()), 0.5)
+        """Fetching a certificate to show it gets what is left of the budget, but at least a
+        moment (the server has just answered a handshake)."""
+        return max(min(self.timeout, self.client.deadline.remaining()), PROBE_WAIT)
 
     def reply_failed(self, reply: Reply, rule: Rule, subject: str) -> None:
         known = classify_reply(reply.code, reply.text, self.config.host)
