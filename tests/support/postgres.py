@@ -115,10 +115,8 @@ def _version_key(folder: Path) -> tuple[int, ...]:
 
 
 def bindir_candidates() -> Iterator[Path]:
-    """$MAILCHECK_TEST_PG_BINDIR, `pg_config --bindir`, the folders initdb and postgres on PATH
-    really live in (Debian links some into /usr/local/bin), then /usr/lib/postgresql/*/bin."""
-    if os.environ.get(BINDIR_VARIABLE):
-        yield Path(os.environ[BINDIR_VARIABLE])
+    """`pg_config --bindir`, the folders initdb and postgres on PATH really live in (Debian
+    links some into /usr/local/bin), then /usr/lib/postgresql/*/bin, newest first."""
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -135,13 +133,23 @@ def bindir_candidates() -> Iterator[Path]:
 
 
 def find_bindir() -> Path:
+    """The folder with initdb, postgres and pg_dump: $MAILCHECK_TEST_PG_BINDIR alone when it is
+    set (an empty or wrong one then simulates a machine without them), else the candidates."""
+    binaries = ", ".join(REQUIRED_BINARIES)
+    chosen = os.environ.get(BINDIR_VARIABLE)
+    if chosen:
+        if _has_binaries(Path(chosen)):
+            return Path(chosen)
+        raise PostgresUnavailable(
+            f"PostgreSQL server binaries ({binaries}) not found in ${BINDIR_VARIABLE}={chosen}: "
+            f"{INSTALL_HINT}"
+        )
     for folder in bindir_candidates():
         if _has_binaries(folder):
             return folder
     raise PostgresUnavailable(
-        f"PostgreSQL server binaries ({', '.join(REQUIRED_BINARIES)}) not found via "
-        f"${BINDIR_VARIABLE}, pg_config --bindir, PATH or /usr/lib/postgresql/*/bin: "
-        f"{INSTALL_HINT}"
+        f"PostgreSQL server binaries ({binaries}) not found via pg_config --bindir, PATH or "
+        f"/usr/lib/postgresql/*/bin: {INSTALL_HINT}"
     )
 
 
@@ -679,10 +687,14 @@ class SiteDatabase:
         return self.server.url(self.name, role)
 
     def environment(self, role: Role | None = None) -> dict[str, str]:
-        """The process environment that points the example project at this database."""
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DJANGO"))}
-        base.pop("INTERVIEW_SITE_DB", None)
-        return {**base, URL_VARIABLE: self.url(role), "DJANGO_SETTINGS_MODULE": SETTINGS}
+        """This process's environment, less the variables that would steer the example project
+        or mailcheck elsewhere, pointing the example project at this database as `role`."""
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("EMAIL_", "DJANGO", "MAILCHECK_", "INTERVIEW_SITE_"))
+        }
+        return {**base, URL_VARIABLE: self.url(role)}
 
     def connect(self, role: Role | None = None, **options: Any) -> psycopg.Connection[Any]:
         """A psycopg connection to this database as `role` (the app's role by default)."""
@@ -696,7 +708,7 @@ class SiteDatabase:
         completed = subprocess.run(
             [sys.executable, "-c", MANAGE, json.dumps([list(command) for command in commands])],
             cwd=EXAMPLE,
-            env=self.environment(role),
+            env={**self.environment(role), "DJANGO_SETTINGS_MODULE": SETTINGS},
             capture_output=True,
             text=True,
             timeout=3600,
@@ -714,8 +726,13 @@ class SiteDatabase:
         self.manage(["demo_data", "--generate", str(count)])
 
     def generate_with_sql(self, count: int) -> None:
-        """The rows of `demo_data --generate COUNT`, made by the server (see GENERATE_*)."""
-        with self.connect() as connection:
+        """The rows of `demo_data --generate COUNT`, made by the server (see GENERATE_*).
+
+        As the superuser with session_replication_role=replica, which skips the foreign-key
+        checks (a third of the time): the rows refer to each other by construction.
+        """
+        with self.server.connect(self.name) as connection:
+            connection.execute("SET session_replication_role = replica")
             connection.execute(GENERATE_JOB)
             row = connection.execute("SELECT coalesce(max(id), 0) FROM interviews_candidate")
             first = row.fetchone()[0]  # type: ignore[index]
@@ -742,9 +759,10 @@ class SiteDatabase:
 # --- Fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """The throwaway server, started once per test session (skips when it cannot run here)."""
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[PostgresServer]:
+    """A started server, stopped and removed on exit; skips the test (fails it on CI) when
+    the server cannot run here."""
     try:
         server = PostgresServer()
         server.start()
@@ -754,6 +772,13 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The throwaway server, started once per test session."""
+    with throwaway_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
