@@ -94,8 +94,9 @@ def test_server_answers_on_loopback_and_on_its_socket(postgres: PostgresServer) 
         assert one(connection, "SELECT inet_server_addr()") is None  # a Unix socket
         assert one(connection, "SELECT current_user") == "postgres"
     assert postgres.socket_dir.joinpath(f".s.PGSQL.{postgres.port}").is_socket()
-    if os.geteuid() == 0:  # the server refuses root: its folder is the postgres user's
-        assert postgres.data.stat().st_uid == postgres.account.pw_uid  # type: ignore[union-attr]
+    if os.geteuid() == 0:  # the server refuses root: it runs as the postgres user
+        assert postgres.account is not None and postgres.account.pw_name == "postgres"
+        assert postgres.data.stat().st_uid == postgres.account.pw_uid
 
 
 def test_a_wrong_password_is_refused(postgres: PostgresServer, postgres_site: SiteDatabase) -> None:

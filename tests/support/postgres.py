@@ -211,14 +211,13 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _import_psycopg() -> Any:
+def _require_psycopg() -> None:
     try:
-        import psycopg
+        import psycopg  # noqa: F401
     except ImportError:
         raise PostgresUnavailable(
             "psycopg is not installed: pip install -e '.[test]' (psycopg[binary])"
         ) from None
-    return psycopg
 
 
 # --- Dying with the test process ----------------------------------------------------------
@@ -264,7 +263,7 @@ class PostgresServer:
     def __init__(self, bindir: Path | None = None) -> None:
         self.bindir = bindir or find_bindir()
         self.account = server_account()
-        _import_psycopg()
+        _require_psycopg()
         self.superuser = _role("postgres")
         self.owner = _role("interview_site")
         self.readonly = _role("mailcheck_ro")
@@ -404,7 +403,8 @@ class PostgresServer:
 
     def _wait_ready(self, timeout: float) -> bool:
         """True once a login over TCP works; False if the server exited first."""
-        psycopg = _import_psycopg()
+        import psycopg
+
         assert self._process is not None
         deadline = time.monotonic() + timeout
         while self._process.poll() is None:
@@ -472,7 +472,8 @@ class PostgresServer:
     ) -> psycopg.Connection[Any]:
         """A psycopg connection (superuser unless `role`), over TCP or the Unix socket.
         `options` go to psycopg.connect: autocommit=True, options='-c ...', and so on."""
-        psycopg = _import_psycopg()
+        import psycopg
+
         role = role or self.superuser
         options.setdefault("connect_timeout", 10)
         connection: psycopg.Connection[Any] = psycopg.connect(
@@ -734,9 +735,11 @@ class SiteDatabase:
         with self.server.connect(self.name) as connection:
             connection.execute("SET session_replication_role = replica")
             connection.execute(GENERATE_JOB)
-            row = connection.execute("SELECT coalesce(max(id), 0) FROM interviews_candidate")
-            first = row.fetchone()[0]  # type: ignore[index]
-            values = {"first": first, "count": count}
+            row = connection.execute(
+                "SELECT coalesce(max(id), 0) FROM interviews_candidate"
+            ).fetchone()
+            assert row is not None
+            values = {"first": row[0], "count": count}
             for statement in (GENERATE_CANDIDATES, GENERATE_INTERVIEWS, GENERATE_SESSIONS):
                 connection.execute(statement, values)
         self.analyze()
