@@ -18,6 +18,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ENV_FIXTURES = FIXTURES / "env"
 ISOLATED_VARIABLES = (*MAIL_SETTINGS, ENV_FILE_VARIABLE, "NO_COLOR", "MAILCHECK_DEBUG")
 
+# support.postgres is a plugin (pytest_plugins) that its test module also imports: have pytest
+# rewrite its asserts on that first import, rather than warn that it came too late to.
+pytest.register_assert_rewrite("support.postgres")
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:

@@ -1,12 +1,22 @@
 """Settings of the example interview site: the models and settings shape of the real app.
 
 The database is a SQLite file, `db.sqlite3` next to manage.py unless INTERVIEW_SITE_DB names
-another path (the tests and the benchmark build theirs in a temporary folder). The email
-settings come from `.env` next to manage.py, as in the app, with the app's fallbacks.
+another path (the tests and the benchmark build theirs in a temporary folder).
+
+When INTERVIEW_SITE_DATABASE_URL is set, the database is PostgreSQL instead (and
+INTERVIEW_SITE_DB is ignored), given as a URL over TCP, with the password percent-encoded:
+
+    INTERVIEW_SITE_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME
+
+It needs the psycopg driver (`pip install 'psycopg[binary]'`). The tests start their own
+throwaway server (tests/support/postgres.py).
+
+The email settings come from `.env` next to manage.py, as in the app, with the app's fallbacks.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from dotenv import load_dotenv
 
@@ -22,12 +32,33 @@ INSTALLED_APPS = [
     "interview_app",
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("INTERVIEW_SITE_DB", str(BASE_DIR / "db.sqlite3")),
+
+def postgresql(url: str) -> dict[str, str]:
+    """DATABASES['default'] for a postgresql://USER:PASSWORD@HOST:PORT/NAME URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(
+            f"INTERVIEW_SITE_DATABASE_URL must start with postgresql://, not {parts.scheme!r}"
+        )
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
     }
-}
+
+
+if os.environ.get("INTERVIEW_SITE_DATABASE_URL"):
+    DATABASES = {"default": postgresql(os.environ["INTERVIEW_SITE_DATABASE_URL"])}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("INTERVIEW_SITE_DB", str(BASE_DIR / "db.sqlite3")),
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
