@@ -63,8 +63,9 @@ REFUSED_NOTE = (
 
 # `mailcheck` itself (cli.main, what the console script runs), with every InterviewReader
 # remembered so that its read_only_note can be printed after the command: the last stderr line.
+# With INIT_COMMAND set, the example's settings get it as DATABASES OPTIONS (Django 5.1+).
 DRIVER = """
-import json, sys
+import json, os, sys
 from interview_mailcheck import cli
 from interview_mailcheck.adapters.django import InterviewReader
 
@@ -76,6 +77,10 @@ def remember(self, *args, **kwargs):
     readers.append(self)
 
 InterviewReader.__init__ = remember
+if os.environ.get("INIT_COMMAND"):
+    sys.path.insert(0, os.environ["EXAMPLE"])
+    from interview_site import settings
+    settings.DATABASES["default"]["OPTIONS"] = {"init_command": os.environ["INIT_COMMAND"]}
 sys.argv = ["mailcheck", *sys.argv[1:]]
 try:
     cli.main()
@@ -145,7 +150,7 @@ def as_user(user: str, shared: Shared) -> dict[str, Any]:
     return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
 
 
-def audit(shared: Shared, database: Path, user: str) -> Audit:
+def audit(shared: Shared, database: Path, user: str, init_command: str = "") -> Audit:
     """`mailcheck sessions --json` on `database` in a subprocess run as `user`."""
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -153,6 +158,8 @@ def audit(shared: Shared, database: Path, user: str) -> Audit:
         "TMPDIR": str(shared.tmp),
         "PYTHONDONTWRITEBYTECODE": "1",
         "INTERVIEW_SITE_DB": str(database),
+        "EXAMPLE": str(EXAMPLE),
+        "INIT_COMMAND": init_command,
     }
     completed = subprocess.run(
         [sys.executable, "-c", DRIVER, "sessions", *SITE_ARGS, "--json"],
@@ -404,8 +411,36 @@ SCENARIOS = {
 def test_read_only_folder(
     name: str, user: str, demo_db: Path, shared: Shared, expected: Expected
 ) -> None:
-    scenario = SCENARIOS[name]
-    folder = shared.folder(f"{name}-{user}")
+    check_scenario(
+        SCENARIOS[name], shared.folder(f"{name}-{user}"), user, demo_db, shared, expected
+    )
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("name", ["wal-live-writer", "wal-live-writer-shm-unusable"])
+def test_an_init_command_that_reads_the_database(
+    name: str, user: str, demo_db: Path, shared: Shared, expected: Expected
+) -> None:
+    """Django 5.1's init_command runs at connect: a -shm SQLite cannot use fails it there."""
+    import django
+
+    if django.VERSION < (5, 1):
+        pytest.skip("init_command is Django 5.1's")
+    folder = shared.folder(f"init-command-{name}-{user}")
+    check_scenario(
+        SCENARIOS[name], folder, user, demo_db, shared, expected, "PRAGMA journal_mode=WAL"
+    )
+
+
+def check_scenario(
+    scenario: Scenario,
+    folder: Path,
+    user: str,
+    demo_db: Path,
+    shared: Shared,
+    expected: Expected,
+    init_command: str = "",
+) -> None:
     as_user(user, shared)  # skips before anything is built where the user cannot be had
     with scenario.build(demo_db, folder) as database:
         if scenario.sees == "committed":  # the change is in the -wal only
@@ -413,7 +448,7 @@ def test_read_only_folder(
         folder.chmod(0o555)
         try:
             before = contents(folder)
-            result = audit(shared, database, user)
+            result = audit(shared, database, user, init_command)
             after = contents(folder)
         finally:
             folder.chmod(0o755)

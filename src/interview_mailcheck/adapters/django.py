@@ -218,15 +218,22 @@ def _connect(connection: Any, where: str) -> None:
         raise InputError(f"database cannot be opened: {where}: {_one_line(error)}") from None
 
 
-def _refusal(connection: Any) -> str:
-    """'' when SQLite reads the open database; else its error (a WAL-mode database whose -wal
-    or -shm it cannot use). Reading the schema is what opens the -wal and the -shm."""
+def _refusal(connection: Any, where: str) -> str:
+    """Connect and read the schema: '' when SQLite can, else its error, the connection closed
+    (a WAL-mode database whose -wal or -shm it cannot use). Reading is what opens the -wal and
+    the -shm: at the first query, or already in an init_command that reads the database."""
     import sqlite3
 
+    from django.db.utils import Error as DatabaseError
+
     try:
+        connection.ensure_connection()
         connection.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error as error:
+    except (sqlite3.Error, DatabaseError) as error:
+        connection.close()
         return " ".join(str(error).split()) or type(error).__name__
+    except Exception as error:  # ImproperlyConfigured, as _connect
+        raise InputError(f"database cannot be opened: {where}: {_one_line(error)}") from None
     return ""
 
 
@@ -297,13 +304,11 @@ class InterviewReader:
                 if disk is not None and not disk.readable_in_place:
                     reason = f"without creating {disk.missing} beside it"
                     self._read_a_copy(copies, disk, reason, settings_dict, saved, where)
-                _connect(connection, where)
                 if disk is not None and disk.wal_mode and not self.read_only_note:
-                    refused = _refusal(connection)
+                    refused = _refusal(connection, where)
                     if refused:
-                        connection.close()
                         self._read_a_copy(copies, disk, f"({refused})", settings_dict, saved, where)
-                        _connect(connection, where)
+                _connect(connection, where)
                 try:
                     with transaction.atomic(using=self.alias):
                         yield
