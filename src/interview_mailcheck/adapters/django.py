@@ -7,6 +7,11 @@ raises, become `InputError` here (exit 2, one line naming what failed).
 Read-only, twice over: every read runs in a transaction that is rolled back, and the connection
 itself is opened read-only where the backend has a switch for it (SQLite `mode=ro`, PostgreSQL
 `default_transaction_read_only`). SQLite in `mode=ro` also never creates a missing file.
+
+A WAL-mode SQLite database is read in place only where its -wal and -shm files exist and SQLite
+can use them; otherwise a reader would create them beside the database (and leave them), or fail
+where it cannot. Such a database is read from a private temporary copy instead (see
+sqlite_files.py), and `InterviewReader.read_only_note` says so.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, redirect_stdout
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -25,6 +30,13 @@ from types import ModuleType
 from typing import Any
 
 from interview_mailcheck import secrets
+from interview_mailcheck.adapters.sqlite_files import (
+    OnDisk,
+    copy_note,
+    look,
+    private_copy,
+    sqlite_path,
+)
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, localize
 from interview_mailcheck.settings import MAIL_SETTINGS, DjangoResolved
@@ -238,6 +250,32 @@ def describe_database(vendor: str, settings_dict: Mapping[str, Any]) -> str:
     return f"{vendor} database {name!r} on {host}"
 
 
+def _connect(connection: Any, where: str) -> None:
+    try:
+        connection.ensure_connection()
+    except Exception as error:  # driver errors, ImproperlyConfigured, missing drivers
+        raise InputError(f"database cannot be opened: {where}: {_one_line(error)}") from None
+
+
+def _refusal(connection: Any, where: str) -> str:
+    """Connect and read the schema: '' when SQLite can, else its error, the connection closed
+    (a WAL-mode database whose -wal or -shm it cannot use). Reading is what opens the -wal and
+    the -shm: at the first query, or already in an init_command that reads the database."""
+    import sqlite3
+
+    from django.db.utils import Error as DatabaseError
+
+    try:
+        connection.ensure_connection()
+        connection.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (sqlite3.Error, DatabaseError) as error:
+        connection.close()
+        return " ".join(str(error).split()) or type(error).__name__
+    except Exception as error:  # ImproperlyConfigured, as _connect
+        raise InputError(f"database cannot be opened: {where}: {_one_line(error)}") from None
+    return ""
+
+
 # --- Reading interviews ---------------------------------------------------------------------
 
 
@@ -249,6 +287,9 @@ class InterviewReader:
 
         self.project = project
         self.layout = layout
+        self.read_only_note = ""
+        """Set by read_only(): '' when the database was read as it is, else one sentence on
+        what was read instead and why (a WAL-mode SQLite database read from a private copy)."""
         self.interview_model = _get_model(layout.interview_model, "interview")
         self.session_model = _get_model(layout.session_model, "session")
         for key, path in layout.interview_fields.items():
@@ -274,7 +315,11 @@ class InterviewReader:
 
     @contextmanager
     def read_only(self) -> Iterator[None]:
-        """A read-only connection and a transaction that is always rolled back."""
+        """A read-only connection and a transaction that is always rolled back.
+
+        A WAL-mode SQLite database that SQLite cannot read in place without creating files
+        beside it is read from a private copy, removed afterwards; `read_only_note` says so.
+        """
         from django.db import connections, transaction
         from django.db.utils import Error as DatabaseError
 
@@ -283,31 +328,59 @@ class InterviewReader:
         settings_dict = connection.settings_dict
         saved = {key: settings_dict.get(key) for key in ("NAME", "OPTIONS")}
         where = describe_database(connection.vendor, settings_dict)
+        self.read_only_note = ""
+        disk: OnDisk | None = None
         if connection.vendor == "sqlite":
             name = str(settings_dict.get("NAME") or "")
             if not name.startswith("file:") and name != ":memory:" and not Path(name).exists():
                 raise InputError(f"database cannot be opened: {where}: no such file")
-        settings_dict.update(read_only_changes(connection.vendor, settings_dict))
+            path = sqlite_path(name)
+            disk = look(path) if path is not None else None
+        # A private copy, if one is read, is removed after the `finally` has closed the connection.
+        with ExitStack() as copies:
+            try:
+                settings_dict.update(read_only_changes(connection.vendor, settings_dict))
+                if disk is not None and not disk.readable_in_place:
+                    reason = f"without creating {disk.missing} beside it"
+                    self._read_a_copy(copies, disk, reason, settings_dict, saved, where)
+                if disk is not None and disk.wal_mode and not self.read_only_note:
+                    refused = _refusal(connection, where)
+                    if refused:
+                        self._read_a_copy(copies, disk, f"({refused})", settings_dict, saved, where)
+                _connect(connection, where)
+                try:
+                    with transaction.atomic(using=self.alias):
+                        yield
+                        transaction.set_rollback(True, using=self.alias)
+                except DatabaseError as error:
+                    unmigrated = _UNMIGRATED.search(str(error))
+                    hint = " (are the app's migrations applied to it?)" if unmigrated else ""
+                    raise InputError(
+                        f"database cannot be read: {where}: {_one_line(error)}{hint}"
+                    ) from None
+            finally:
+                connection.close()
+                settings_dict.update(saved)
+
+    def _read_a_copy(
+        self,
+        copies: ExitStack,
+        disk: OnDisk,
+        reason: str,
+        settings_dict: dict[str, Any],
+        saved: Mapping[str, Any],
+        where: str,
+    ) -> None:
+        """Point the connection's settings at a private copy of the database (and its -wal)."""
         try:
-            try:
-                connection.ensure_connection()
-            except Exception as error:  # driver errors, ImproperlyConfigured, missing drivers
-                raise InputError(
-                    f"database cannot be opened: {where}: {_one_line(error)}"
-                ) from None
-            try:
-                with transaction.atomic(using=self.alias):
-                    yield
-                    transaction.set_rollback(True, using=self.alias)
-            except DatabaseError as error:
-                unmigrated = _UNMIGRATED.search(str(error))
-                hint = " (are the app's migrations applied to it?)" if unmigrated else ""
-                raise InputError(
-                    f"database cannot be read: {where}: {_one_line(error)}{hint}"
-                ) from None
-        finally:
-            connection.close()
-            settings_dict.update(saved)
+            copy = copies.enter_context(private_copy(disk.path))
+        except OSError as error:
+            raise InputError(
+                f"database cannot be opened: {where}: it is in WAL mode and SQLite cannot read "
+                f"it in place {reason}, and a private copy could not be made: {_one_line(error)}"
+            ) from None
+        settings_dict.update(read_only_changes("sqlite", {**saved, "NAME": str(copy.path)}))
+        self.read_only_note = copy_note(reason, copy.with_wal)
 
     def _sessions(self) -> Any:
         """The session rows whose key is the outer interview's key (a correlated subquery)."""

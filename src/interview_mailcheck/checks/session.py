@@ -35,6 +35,22 @@ NOT_FOUND = Rule(
         "match any row and is reported the same way."
     ),
 )
+READ_FROM_A_COPY = Rule(
+    id="session.I001",
+    level=Level.INFO,
+    title="The database was read from a private copy, not in place",
+    message="{note}",
+    hint="",
+    explanation=(
+        "A WAL-mode SQLite database (PRAGMA journal_mode=wal) is read through its -wal and "
+        "-shm files. Where they do not both exist (or SQLite cannot use them, as in a read-only "
+        "folder), a read-only reader would create them beside the database and could not "
+        "remove them, or would fail. mailcheck then copies the database and its -wal into a "
+        "private temporary folder, checks that the database did not change meanwhile, reads the "
+        "copy (so rows committed in the -wal are seen) and removes it: nothing is created or "
+        "changed beside the app's database."
+    ),
+)
 NO_SESSION = Rule(
     id="session.E002",
     level=ERROR,

@@ -14,6 +14,7 @@ from typing import Any
 from interview_mailcheck.adapters.pyproject import read_tool_table
 from interview_mailcheck.checks.session import (
     NOT_FOUND,
+    READ_FROM_A_COPY,
     InterviewChecks,
     check_link_status,
     check_link_template,
@@ -71,6 +72,7 @@ def session_report(
     reader, layout = open_project(options)
     with reader.read_only():
         record = reader.one(interview_id)
+    how_read = read_note(reader)
     headline = (
         f"interview {interview_id} in {reader.database} (read-only), settings "
         f"{reader.project.settings_module}"
@@ -79,10 +81,11 @@ def session_report(
         findings = [
             NOT_FOUND.finding(
                 layout.interview_model, model=layout.interview_model, interview_id=interview_id
-            )
+            ),
+            *how_read,
         ]
         return Report("session", findings, headline=headline, strict=strict)
-    findings = check_record(record, layout)
+    findings = how_read + check_record(record, layout)
     link = build_link(layout.link_template, record)
     status_text = None
     if check_link and link:
@@ -117,6 +120,7 @@ def sessions_report(
     with reader.read_only():
         rows = reader.many(since.moment if since else None, until.moment if until else None, limit)
         findings += checks.audit(rows, reader.display_id)
+    findings += read_note(reader)
     checked = checks.checked
     window = "".join(
         (
@@ -136,6 +140,12 @@ def sessions_report(
         strict=strict,
         counters={"checked": checked},
     )
+
+
+def read_note(reader: Any) -> list[Finding]:
+    """session.I001 when the database was read from a private copy, not in place."""
+    note = reader.read_only_note
+    return [READ_FROM_A_COPY.finding(reader.database, note=note)] if note else []
 
 
 # --- What the invitation would contain ------------------------------------------------------
