@@ -20,6 +20,7 @@ from conftest import Run, RunCli
 from support import peers
 from support.django_site import SITE_ARGS
 from support.peers import RawPeer
+from support.terminal import run_on_terminal
 
 from interview_mailcheck.loopback import LoopbackSMTP
 
@@ -104,40 +105,6 @@ def test_junit_file_holds_no_echoed_password(
     xml = junit.read_text(encoding="utf-8")
     assert "Rejected" in xml
     assert_masked(PASSWORD, xml, xml.replace("&quot;", '"'), result.stdout, result.stderr)
-
-
-def run_on_terminal(args: list[str], columns: int, env: dict[str, str], cwd: Path) -> str:
-    """`mailcheck ARGS` under a real pseudo-terminal of `columns` columns."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
-    environment.update(env, TERM="xterm-256color")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "interview_mailcheck", *args],
-        stdout=terminal,
-        stderr=terminal,
-        stdin=terminal,
-        cwd=cwd,
-        env=environment,
-    )
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=60)
-    os.close(controller)
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 @pytest.mark.parametrize("columns", [40, 80])

@@ -53,6 +53,7 @@ def encoded_forms(value: str) -> set[str]:
         lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
         lambda v: json.dumps(v)[1:-1],
         lambda v: repr(v)[1:-1],
+        lambda v: repr(v.encode("utf-8"))[2:-1],  # an SMTP reply as bytes, in a log line
         _xml,
         _github,
         lambda v: _github(v).replace(":", "%3A").replace(",", "%2C"),

@@ -394,7 +394,7 @@ def check_mx(domain: str, source: str, lookup: Lookup) -> list[Finding]:
         return [DOMAIN_NXDOMAIN.finding(domain, evidence=evidence, domain=domain, source=source)]
     if not answer.records:
         return [NO_MX.finding(domain, evidence=evidence, domain=domain)]
-    if any(record.split()[-1] == "." for record in answer.records):
+    if any(record.split()[-1:] == ["."] for record in answer.records):
         return [NULL_MX.finding(domain, evidence=evidence, domain=domain)]
     return []
 
