@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ENV_FIXTURES, RunCli
+from support.terminal import run_on_terminal
 
 GOOD = ENV_FIXTURES / "good_gmail_587.env"
 
@@ -225,32 +226,8 @@ def test_plain_text_when_piped_and_no_traceback_on_bad_input(tmp_path: Path) -> 
 
 def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
     """Run under a real pseudo-terminal: colour by default, none with NO_COLOR."""
-    import pty
-
     def run_on_tty(env: dict[str, str]) -> str:
-        controller, terminal = pty.openpty()
-        environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-        environment.update(env, TERM="xterm-256color")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "interview_mailcheck", "config", "--env-file", str(GOOD)],
-            stdout=terminal,
-            stderr=terminal,
-            cwd=tmp_path,
-            env=environment,
-        )
-        os.close(terminal)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        process.wait(timeout=60)
-        os.close(controller)
-        return b"".join(chunks).decode("utf-8", "replace")
+        return run_on_terminal(["config", "--env-file", str(GOOD)], 100, env, tmp_path)
 
     assert "\x1b[" in run_on_tty({})
     plain = run_on_tty({"NO_COLOR": "1"})
