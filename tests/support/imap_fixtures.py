@@ -1,8 +1,9 @@
 """The Dovecot fixtures, loaded by the IMAP test modules through
 `pytest_plugins = ["support.imap_fixtures"]`: dovecot, dovecot_no_special_use, start_dovecot.
 
-Each gives a `support.imap.Dovecot` started for one test (about 0.1 s to start, milliseconds to
-stop) with the account USER / PASSWORD of support.imap. Without the dovecot binary the test is
+Each gives a `support.imap.Dovecot` started for one test (about 60 ms to start; to stop, about
+10 ms, or 1 s when Dovecot's master waits for a process) with the account USER / PASSWORD of
+support.imap. Without the dovecot binary the test is
 skipped with the line that installs it, except under CI=true, where it fails instead (as does a
 Dovecot that does not start, anywhere).
 """
