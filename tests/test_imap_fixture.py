@@ -365,6 +365,28 @@ def test_a_dovecot_that_cannot_start_raises_with_its_log(
     assert not any(Path(folder).exists() for folder in folders_made)
 
 
+def test_a_dovecot_that_stays_silent_is_tried_again_then_raises(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A stand-in that prints a line and never listens: three tries, two warnings, then an
+    error that shows its processes and output; none of them is left running."""
+    silent = tmp_path / "dovecot"
+    silent.write_text("#!/bin/sh\necho 'stand-in starting'\nwhile :; do sleep 0.1; done\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(imap, "dovecot_binary", lambda: str(silent))
+    monkeypatch.setattr(imap, "START_TIMEOUT", 0.3)
+    with (
+        pytest.warns(UserWarning, match="did not answer") as warned,
+        pytest.raises(DovecotError) as failure,
+    ):
+        Dovecot({USER: PASSWORD}).start()
+    assert len(warned) == 2
+    message = str(failure.value)
+    assert failure.value.silent and "did not answer on plain port" in message
+    assert f"/bin/sh {silent} -F -c" in message and "stand-in starting" in message
+    assert live_processes_naming(str(silent)) == []
+
+
 def test_missing_dovecot_skips_with_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imap, "dovecot_binary", lambda: None)
     monkeypatch.delenv("CI", raising=False)

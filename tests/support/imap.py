@@ -49,6 +49,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,9 @@ LOG_TAIL_LINES = 20
 
 class DovecotError(RuntimeError):
     """Dovecot could not be started (the message ends with the tail of its log)."""
+
+    silent = False
+    """True when Dovecot kept running but did not answer in time."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,23 @@ def group_running(group: int) -> bool:
         if int(fields[2]) == group and fields[0] not in ("Z", "X"):
             return True
     return False
+
+
+def _processes(group: int) -> str:
+    """The processes of `group` (pid, state, command line), for an error message."""
+    lines = []
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == group:
+                    command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    lines.append(f"{entry.name} {fields[0]} {command.strip()}")
+    if not lines:
+        return ""
+    return "\n--- its processes (pid, state, command):\n" + "\n".join(sorted(lines))
 
 
 def _quote(value: str) -> str:
@@ -453,8 +474,12 @@ class Dovecot:
                 return self
             except DovecotError as error:
                 self.stop()
-                # Another process may have taken a port between choosing and binding it.
+                # Another process may have taken a port between choosing and binding it; a
+                # Dovecot that stays silent is tried again too, but not without a warning.
                 if attempt < attempts and "Address already in use" in str(error):
+                    continue
+                if attempt < attempts and error.silent:
+                    warnings.warn(f"{str(error).splitlines()[0]}; starting another", stacklevel=2)
                     continue
                 raise
             except BaseException:
@@ -494,9 +519,13 @@ class Dovecot:
                         del pending[kind]
             if pending and time.monotonic() > deadline:
                 names = ", ".join(f"{kind} port {port}" for kind, port in pending.items())
-                raise DovecotError(
-                    f"dovecot did not answer on {names} within {START_TIMEOUT:.0f} s" + self.tail()
+                error = DovecotError(
+                    f"dovecot did not answer on {names} within {START_TIMEOUT:.0f} s"
+                    + _processes(self.process.pid)
+                    + self.tail()
                 )
+                error.silent = True
+                raise error
             if pending:
                 time.sleep(0.02)
 
