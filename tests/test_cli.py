@@ -226,6 +226,7 @@ def test_plain_text_when_piped_and_no_traceback_on_bad_input(tmp_path: Path) -> 
 
 def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
     """Run under a real pseudo-terminal: colour by default, none with NO_COLOR."""
+
     def run_on_tty(env: dict[str, str]) -> str:
         return run_on_terminal(["config", "--env-file", str(GOOD)], 100, env, tmp_path)
 

@@ -18,12 +18,13 @@ from support.django_site import (
     SITE_ARGS,
 )
 
-from interview_mailcheck.adapters.pyproject import ToolTable, read_tool_table
+from interview_mailcheck.adapters.pyproject import read_tool_table
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.interviews import (
     DEFAULT_LINK_TEMPLATE,
     INTERVIEW_FIELDS,
     SESSION_FIELDS,
+    ToolTable,
     resolve_layout,
 )
 

@@ -488,9 +488,8 @@ def test_the_connection_refuses_writes(site: Path) -> None:
     from support.django_site import EXAMPLE, SETTINGS
 
     from interview_mailcheck.adapters.django import InterviewReader, load_project
-    from interview_mailcheck.adapters.pyproject import ToolTable
     from interview_mailcheck.errors import InputError
-    from interview_mailcheck.interviews import resolve_layout
+    from interview_mailcheck.interviews import ToolTable, resolve_layout
 
     reader = InterviewReader(load_project(SETTINGS, EXAMPLE), resolve_layout(ToolTable(None)))
     before = digest(site)

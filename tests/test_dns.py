@@ -19,9 +19,10 @@ import pytest
 from conftest import FIXTURES, RunCli
 from support.nameserver import Nameserver, SilentNameserver, load_zones
 
-from interview_mailcheck.adapters.dns import Answer, DnsClient, DnsUnavailable, parse_nameserver
-from interview_mailcheck.adapters.dns import Nameserver as NameserverAddress
+from interview_mailcheck.adapters.dns import DnsClient
 from interview_mailcheck.checks.dns import DnsTarget, check_dns, dmarc_problems, spf_term
+from interview_mailcheck.dnsdata import Answer, DnsUnavailable, parse_nameserver
+from interview_mailcheck.dnsdata import Nameserver as NameserverAddress
 from interview_mailcheck.errors import InputError
 
 DNS_FIXTURES = FIXTURES / "dns"

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, RunCli
 
+from interview_mailcheck import logcorrelate
 from interview_mailcheck.adapters.logfile import read_blocks
-from interview_mailcheck.checks import config as config_checks
+from interview_mailcheck.checks import credentials, transport
 from interview_mailcheck.checks import logs as log_checks
 from interview_mailcheck.logscan import (
     MAX_LINE,
@@ -262,16 +263,16 @@ def test_email_not_sent_is_explained_by_the_config_rule(run_cli: RunCli) -> None
     findings = run_cli("logs", CLEAN, "--json").json()["findings"]
     not_sent = [f for f in findings if f["id"] == "logs.E003"]
     causes = [
-        config_checks.BACKEND_NOT_SENDING,
-        config_checks.HOST_MISSING,
-        config_checks.CREDENTIALS_INCOMPLETE,
+        transport.BACKEND_NOT_SENDING,
+        transport.HOST_MISSING,
+        credentials.CREDENTIALS_INCOMPLETE,
     ]
     assert [f["evidence"]["config_finding"] for f in not_sent] == [rule.id for rule in causes]
     assert [f["interview_id"] for f in not_sent] == ["103", "104", "105"]
     for finding, rule in zip(not_sent, causes, strict=True):
         assert f"({rule.id}: {rule.title})" in finding["message"]
         assert f"mailcheck explain {rule.id}" in finding["hint"]
-    assert not_sent[0]["hint"].startswith(config_checks.BACKEND_NOT_SENDING.hint)
+    assert not_sent[0]["hint"].startswith(transport.BACKEND_NOT_SENDING.hint)
 
 
 def test_localhost_link_is_a_warning_that_strict_fails(run_cli: RunCli, tmp_path: Path) -> None:
@@ -374,10 +375,8 @@ def test_exception_lines(line: str, expected: tuple[int | None, str] | None) -> 
 
 
 def outcomes(*lines: object) -> list[tuple[str | None, str, str | None]]:
-    correlator = log_checks.Correlator()
-    for event in lines:
-        correlator.feed(event)  # type: ignore[arg-type]
-    return [(r["interview_id"], r["outcome"], r["email"]) for r in correlator.finish().rows]
+    rows = log_checks.check_log(lines).rows  # type: ignore[arg-type]
+    return [(r["interview_id"], r["outcome"], r["email"]) for r in rows]
 
 
 def created(line: int, number: int) -> Created:
@@ -424,7 +423,7 @@ def test_a_long_stale_interview_does_not_receive_a_moved_guess() -> None:
 def test_interviews_beyond_the_open_window_are_judged_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(log_checks, "OPEN_WINDOW", 3)
+    monkeypatch.setattr(logcorrelate, "OPEN_WINDOW", 3)
     result = outcomes(*(created(n, n) for n in range(1, 6)), sent(6, 1))
     # Interview 1 was judged when 4 opened; its late email opens an entry of unknown id.
     assert result == [

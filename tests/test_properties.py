@@ -23,10 +23,10 @@ from support import peers
 from support.peers import RawPeer
 from typer.testing import CliRunner
 
-from interview_mailcheck.adapters.dns import Answer
-from interview_mailcheck.checks.config import interpret
 from interview_mailcheck.checks.dns import check_dns, target_for
 from interview_mailcheck.cli import app
+from interview_mailcheck.dnsdata import Answer
+from interview_mailcheck.mailconfig import interpret
 from interview_mailcheck.settings import merge
 
 

@@ -232,7 +232,7 @@ STEPS = {
     "config": "interview_mailcheck.commands.config.analyse",
     "send-test": "interview_mailcheck.commands.send_test.walk",
     "dns": "interview_mailcheck.commands.dns.check_dns",
-    "doctor": "interview_mailcheck.commands.doctor.analyse",
+    "doctor": "interview_mailcheck.commands.doctor.analyse_settings",
     "logs": "interview_mailcheck.commands.logs.check_log",
     "sessions": "interview_mailcheck.commands.session.InterviewChecks.audit",
     "session": "interview_mailcheck.commands.session.check_record",

@@ -413,7 +413,7 @@ def test_hostname_mismatch_lists_the_valid_names(
 
 
 def test_best_name_prefers_the_closest_certificate_name() -> None:
-    from interview_mailcheck.checks.smtp import best_name
+    from interview_mailcheck.checks.smtp_failures import best_name
 
     names = ("smtp.acme-hiring.io", "mail.other.test", "10.0.0.5")
     assert best_name("mx.acme-hiring.io", names) == "smtp.acme-hiring.io"

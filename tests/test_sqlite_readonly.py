@@ -521,8 +521,7 @@ def test_a_copy_that_cannot_be_made_is_one_line(
 
 
 def _layout() -> Any:
-    from interview_mailcheck.adapters.pyproject import ToolTable
-    from interview_mailcheck.interviews import resolve_layout
+    from interview_mailcheck.interviews import ToolTable, resolve_layout
 
     return resolve_layout(ToolTable(None))
 

@@ -1,11 +1,17 @@
-"""The whole catalogue: imports every check module so that all rules are declared."""
+"""The whole catalogue: every check module imported, so that every check and rule is declared.
+
+`mailcheck checks` and `mailcheck explain` read it; nothing else needs every module at once.
+"""
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import json
 
+from interview_mailcheck.errors import InputError
 from interview_mailcheck.findings import Rule, registered_rules
+from interview_mailcheck.registry import Check, registered
 
 CHECK_MODULES = (
     "interview_mailcheck.checks.config",
@@ -17,10 +23,59 @@ CHECK_MODULES = (
 )
 
 
-def all_rules() -> list[Rule]:
+def _load() -> None:
     for module in CHECK_MODULES:
         importlib.import_module(module)
+
+
+def all_rules() -> list[Rule]:
+    _load()
     return sorted(registered_rules(), key=lambda rule: rule.id)
+
+
+def all_checks() -> list[Check]:
+    _load()
+    return registered()
+
+
+def checks_of(rule: Rule) -> list[Check]:
+    return [declared for declared in all_checks() if rule in declared.rules]
+
+
+def catalogue(tags: tuple[str, ...] = (), *, as_json: bool = False) -> str:
+    """The finding ids (of the checks with one of `tags`, when given) as text or JSON."""
+    checks = all_checks()
+    chosen = [c for c in checks if not tags or set(tags) & set(c.all_tags)]
+    if not chosen:
+        known = sorted({tag for c in checks for tag in c.all_tags})
+        raise InputError(
+            f"no check has the tag {', '.join(map(repr, tags))}; tags: {', '.join(known)}"
+        )
+    rows = sorted(
+        (
+            {
+                "id": rule.id,
+                "level": rule.level.label,
+                "title": rule.title,
+                "check": f"{declared.area}.{declared.name}",
+                "tags": list(declared.all_tags),
+            }
+            for declared in chosen
+            for rule in declared.rules
+        ),
+        key=lambda row: str(row["id"]),
+    )
+    if as_json:
+        return json.dumps(rows, indent=2) + "\n"
+    if not rows:
+        return ""
+    width = max(len(str(row["id"])) for row in rows)
+    check_width = max(len(str(row["check"])) for row in rows)
+    return "".join(
+        f"{str(row['id']).ljust(width)}  {row['level']!s:<7}  "
+        f"{str(row['check']).ljust(check_width)}  {row['title']}\n"
+        for row in rows
+    )
 
 
 def find_rule(rule_id: str) -> Rule | None:

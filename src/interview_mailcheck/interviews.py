@@ -7,16 +7,17 @@ it. Plain data and validation only: Django is imported by adapters/django.py alo
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from interview_mailcheck.adapters.pyproject import ToolTable
 from interview_mailcheck.errors import InputError
 
 DEFAULT_INTERVIEW_MODEL = "interviews.Interview"
@@ -44,6 +45,16 @@ SETTINGS_VARIABLE = "DJANGO_SETTINGS_MODULE"
 TOP_LEVEL_KEYS = ("settings", "link-template", "interview", "session")
 _LABEL = re.compile(r"^[A-Za-z_][\w]*\.[A-Za-z_]\w*$")
 _PATH = re.compile(r"^[A-Za-z_]\w*$")
+
+
+@dataclass(frozen=True)
+class ToolTable:
+    """The `[tool.mailcheck]` table of the project's pyproject.toml (adapters/pyproject.py)."""
+
+    path: Path | None
+    """The pyproject.toml read, or None when there is none."""
+    table: dict[str, Any] = field(default_factory=dict)
+    """Its `[tool.mailcheck]` table; empty when the file has none."""
 
 
 class InterviewRecord(NamedTuple):
@@ -86,17 +97,28 @@ class DataLayout:
         return self.session_fields[key]
 
 
-def settings_module(option: str | None, tool: ToolTable) -> str:
-    """--settings, else $DJANGO_SETTINGS_MODULE, else `settings` in [tool.mailcheck]."""
-    for value in (option, os.environ.get(SETTINGS_VARIABLE), tool.table.get("settings")):
+def find_settings_module(
+    option: str | None, tool: ToolTable, environ: Mapping[str, str]
+) -> str | None:
+    """The app's settings module: --settings, else $DJANGO_SETTINGS_MODULE, else `settings` in
+    [tool.mailcheck]; None when none of them names one. The one definition every command uses."""
+    for value in (option, environ.get(SETTINGS_VARIABLE), tool.table.get("settings")):
         if value:
             if not isinstance(value, str):
                 raise InputError(f"{tool.path}: [tool.mailcheck] settings must be a string")
             return value.strip()
-    raise InputError(
-        "no Django settings module: pass --settings MODULE (e.g. mysite.settings), set "
-        f"{SETTINGS_VARIABLE}, or set `settings` in [tool.mailcheck] of pyproject.toml"
-    )
+    return None
+
+
+def settings_module(option: str | None, tool: ToolTable) -> str:
+    """The app's settings module (find_settings_module); InputError when none is named."""
+    found = find_settings_module(option, tool, os.environ)
+    if found is None:
+        raise InputError(
+            "no Django settings module: pass --settings MODULE (e.g. mysite.settings), set "
+            f"{SETTINGS_VARIABLE}, or set `settings` in [tool.mailcheck] of pyproject.toml"
+        )
+    return found
 
 
 def resolve_layout(
@@ -188,6 +210,22 @@ def check_link_template(template: str) -> None:
             )
     if urlsplit(template).scheme not in ("http", "https") or not urlsplit(template).netloc:
         raise InputError(f"link template {template!r} is not an http:// or https:// URL")
+
+
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_local_host(host: str) -> bool:
+    """A host that means the candidate's own computer: localhost (and *.localhost, RFC 6761),
+    a loopback address (127.0.0.0/8, ::1) or the unspecified one (0.0.0.0, ::)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name in LOCAL_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def template_uses(template: str, placeholder: str) -> bool:

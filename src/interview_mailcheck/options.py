@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from interview_mailcheck import values
+from interview_mailcheck import dnsdata, values
 from interview_mailcheck.errors import MailcheckError, unreadable
 
 
@@ -86,10 +86,15 @@ def _readable_file(kind: str) -> Callable[[str], Path]:
     return parse
 
 
-def _nameserver(text: str) -> Any:
-    from interview_mailcheck.adapters.dns import parse_nameserver
-
-    return parse_nameserver(text)
+def _nameservers(texts: list[str] | None) -> list[str] | None:
+    """Each --nameserver checked here, as the option is read (typer cannot convert the items
+    of a repeated option); the commands parse them with the same function."""
+    for text in texts or ():
+        try:
+            dnsdata.parse_nameserver(text)
+        except MailcheckError as error:
+            raise OptionError(f"--nameserver {error}") from None
+    return texts
 
 
 def _when(end_of_day: bool) -> Callable[[str], values.When]:
@@ -106,17 +111,28 @@ class OutputFormat(str, Enum):
     text = "text"
     json = "json"
     github = "github"
+    junit = "junit"
 
 
 Format = Annotated[
     OutputFormat,
     typer.Option(
         "--format",
-        help="text for people, json for machines (one document on stdout), github for "
-        "GitHub Actions annotations.",
+        help="text for people, json for machines (one document), github for GitHub Actions "
+        "annotations, junit for CI test reports (a test case per check).",
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="The same as --format json.")]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the report to FILE instead of stdout (any --format).",
+        show_default=False,
+    ),
+]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show more detail: settings read, evidence.")
 ]
@@ -181,13 +197,13 @@ Cafile = Annotated[
     ),
 ]
 Nameserver = Annotated[
-    list[Any] | None,
+    list[str] | None,
     typer.Option(
         "--nameserver",
         metavar="IP[:PORT]",
         help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
         show_default=False,
-        parser=_parser("--nameserver", _nameserver),
+        callback=_nameservers,
     ),
 ]
 
@@ -224,3 +240,99 @@ def count_option(name: str, help: str, minimum: int = 0) -> Any:
 
 def port_option(name: str, help: str) -> Any:
     return typer.Option(name, metavar="PORT", help=help, parser=_parser(name, _port))
+
+
+# --- The app, through Django -------------------------------------------------------------------
+
+AppSettings = Annotated[
+    str | None,
+    typer.Option(
+        "--settings",
+        metavar="MODULE",
+        help=(
+            "The app's Django settings module, as django-admin takes it (default: "
+            "$DJANGO_SETTINGS_MODULE, else `settings` in [tool.mailcheck] of pyproject.toml)."
+        ),
+        show_default=False,
+    ),
+]
+CheckSettings = Annotated[
+    str | None,
+    typer.Option(
+        "--settings",
+        metavar="MODULE",
+        help=(
+            "The app's Django settings module, as django-admin takes it: check the settings "
+            "Django resolves from it instead of the .env file, and compare the two."
+        ),
+        show_default=False,
+    ),
+]
+InterviewModel = Annotated[
+    str | None,
+    typer.Option(
+        "--interview-model",
+        metavar="APP.MODEL",
+        help="The interview model (default: interviews.Interview).",
+        show_default=False,
+    ),
+]
+SessionModel = Annotated[
+    str | None,
+    typer.Option(
+        "--session-model",
+        metavar="APP.MODEL",
+        help="The session model (default: interview_app.InterviewSession).",
+        show_default=False,
+    ),
+]
+Field = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        metavar="SIDE.KEY=PATH",
+        help=(
+            "A field path other than the app's, e.g. interview.candidate-email=applicant__email "
+            "(repeatable; see [tool.mailcheck] in the README for the keys)."
+        ),
+        show_default=False,
+    ),
+]
+LinkTemplate = Annotated[
+    str | None,
+    typer.Option(
+        "--link-template",
+        metavar="URL",
+        help=(
+            "How the app builds the interview link, with {session_key} and/or {interview_id} "
+            "(default: the app's own, on http://127.0.0.1:8000/)."
+        ),
+        envvar="MAILCHECK_LINK_TEMPLATE",
+        show_default=False,
+    ),
+]
+Recipient = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="ADDRESS",
+        help="Recipient of the test message (default: EMAIL_HOST_USER).",
+        show_default=False,
+    ),
+]
+
+
+def _section(text: str) -> str:
+    from interview_mailcheck.commands.doctor import SECTION_ALIASES, SECTIONS, section_name
+
+    name = section_name(text)
+    if name is None:
+        known = ", ".join([*SECTIONS, *SECTION_ALIASES])
+        raise ValueError(f"{text!r} is not one of doctor's sections: {known}")
+    return name
+
+
+def sections_option(name: str, help: str) -> Any:
+    return typer.Option(
+        name, metavar="SECTION", help=help, show_default=False, parser=_parser(name, _section)
+    )

@@ -1,7 +1,15 @@
-"""What a command produces: its findings plus any named sections of detail. Renderers show it."""
+"""What a command produces: a record of every check that ran, and sections of detail.
+
+Modelled on check-jsonschema's result object. A `Report` holds one `CheckRun` per check that
+ran (its name, findings, duration) or was skipped (and why); its findings are theirs, in order.
+A composite command (`doctor`) holds the reports of the commands it ran as `parts`, each named
+for its section. Renderers (text, json, github, junit) take only the report.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -25,10 +33,47 @@ class Section(NamedTuple):
     """Shown in text output without -v."""
 
 
+@dataclass
+class CheckRun:
+    """One check that ran (or was skipped): what it found, and how long it took."""
+
+    name: str
+    findings: list[Finding] = field(default_factory=list)
+    skipped: str = ""
+    """Why the check did not run; '' when it ran."""
+    duration_ms: float = 0.0
+
+
+class Recorder:
+    """Runs checks one after another and records each (check-jsonschema's result object)."""
+
+    def __init__(self) -> None:
+        self.runs: list[CheckRun] = []
+
+    def run(self, name: str, check: Callable[[], Iterable[Finding]]) -> list[Finding]:
+        """Run `check`, record it under `name` with its duration; its findings."""
+        started = time.perf_counter()
+        findings = list(check())
+        self.add(name, findings, (time.perf_counter() - started) * 1000)
+        return findings
+
+    def add(self, name: str, findings: list[Finding], duration_ms: float = 0.0) -> CheckRun:
+        run = CheckRun(name, findings, duration_ms=round(duration_ms, 1))
+        self.runs.append(run)
+        return run
+
+    def skip(self, name: str, reason: str) -> None:
+        self.runs.append(CheckRun(name, skipped=reason))
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for run in self.runs for finding in run.findings]
+
+
 @dataclass(eq=False)
 class Report:
     command: str
-    findings: list[Finding]
+    runs: list[CheckRun] = field(default_factory=list)
     headline: str = ""
     sections: list[Section] = field(default_factory=list)
     strict: bool = False
@@ -37,8 +82,16 @@ class Report:
     """The last line's words when the run is ok; the renderer has a default per command."""
     counters: dict[str, int] = field(default_factory=dict)
     """Extra summary counts, e.g. `checked` (interviews examined)."""
+    parts: list[Report] = field(default_factory=list)
+    """The reports a composite command ran (doctor's sections), in order."""
+    name: str = ""
+    """The part's name in a composite report ('send-test'); the command's by default."""
+    skipped: str = ""
+    """Why a part did not run at all."""
+    duration_ms: float = 0.0
 
     def __post_init__(self) -> None:
+        self.name = self.name or self.command
         # The findings were masked as they were made (Rule.finding); the headline and the
         # sections' rows are masked here, as they enter the report.
         secrets = current_secrets()
@@ -49,16 +102,39 @@ class Report:
                 section._replace(rows=secrets.mask_any(section.rows)) for section in self.sections
             ]
 
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings of every check, then of every part (each marked with its section)."""
+        return list(self.iter_findings())
+
+    def iter_findings(self) -> Iterator[Finding]:
+        for run in self.runs:
+            yield from run.findings
+        for part in self.parts:
+            for finding in part.iter_findings():
+                yield finding._replace(context={"section": part.name, **finding.context})
+
     def count(self, level: Level) -> int:
-        return sum(1 for finding in self.findings if finding.level == level)
+        return sum(1 for finding in self.iter_findings() if finding.level == level)
 
     def summary(self) -> dict[str, int]:
+        counts = {Level.ERROR: 0, Level.WARNING: 0, Level.INFO: 0}
+        for finding in self.iter_findings():
+            counts[finding.level] += 1
         return {
-            "errors": self.count(Level.ERROR),
-            "warnings": self.count(Level.WARNING),
-            "infos": self.count(Level.INFO),
+            "errors": counts[Level.ERROR],
+            "warnings": counts[Level.WARNING],
+            "infos": counts[Level.INFO],
             **self.counters,
         }
+
+    @property
+    def status(self) -> str:
+        """ok, warning, failed or skipped (a part that did not run)."""
+        if self.skipped:
+            return "skipped"
+        levels = {finding.level for finding in self.iter_findings()}
+        return "failed" if Level.ERROR in levels else "warning" if Level.WARNING in levels else "ok"
 
     @property
     def fail_level(self) -> Level:
@@ -66,8 +142,13 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not any(finding.level >= self.fail_level for finding in self.findings)
+        return not any(finding.level >= self.fail_level for finding in self.iter_findings())
 
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode.OK if self.ok else ExitCode.FINDINGS
+
+
+def one_run(name: str, findings: list[Finding]) -> list[CheckRun]:
+    """The runs of a command whose checks are one whole."""
+    return [CheckRun(name, findings)]

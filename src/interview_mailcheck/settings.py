@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from interview_mailcheck import secrets
-from interview_mailcheck.adapters.envfile import EnvFile, read_env_file, read_text_quietly
 
 MAIL_SETTINGS: tuple[str, ...] = (
     "EMAIL_BACKEND",
@@ -33,6 +32,28 @@ READ_SETTINGS: tuple[str, ...] = (*MAIL_SETTINGS, URL_SETTING)
 SECRET_SETTINGS = frozenset({"EMAIL_HOST_PASSWORD", URL_SETTING})
 ENV_FILE_VARIABLE = "MAILCHECK_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
+
+
+class EnvBinding(NamedTuple):
+    """One statement of an env file as python-dotenv parsed it."""
+
+    key: str | None
+    value: str | None
+    line: int
+    original: str
+    """The statement's text as written (can span several lines)."""
+    error: bool
+    """python-dotenv could not parse the statement and skipped it."""
+
+
+class EnvFile(NamedTuple):
+    """An env file as read (adapters/envfile.py fills it)."""
+
+    path: Path
+    text: str
+    bindings: tuple[EnvBinding, ...]
+    values: Mapping[str, str | None]
+    """The values after interpolation, as `load_dotenv()` computes them (the last key wins)."""
 
 
 class Setting(NamedTuple):
@@ -101,41 +122,6 @@ def env_file_location(option: Path | None) -> tuple[Path, bool]:
     if from_environment:
         return Path(from_environment), True
     return DEFAULT_ENV_FILE, False
-
-
-def load_settings(option: Path | None) -> MailSettings:
-    """Read the env file and the process environment; raises InputError for an unreadable file."""
-    path, required = env_file_location(option)
-    env_file = read_env_file(path) if required or path.exists() else None
-    return merge(path, env_file, os.environ)
-
-
-EXTRA_SECRET_VARIABLES = ("MAILCHECK_IMAP_PASSWORD",)
-
-
-def collect_secrets(
-    env_file: Path | None, project_folder: Path | None, environ: Mapping[str, str]
-) -> None:
-    """Fill the run's secrets before any of the user's code runs.
-
-    From the process environment (EMAIL_HOST_PASSWORD, EMAIL_URL, and every variable named
-    like a secret: a settings module may read DATABASE_PASSWORD and raise with it), and from
-    the env files the run reads or the settings module may load: the one named, and the .env
-    next to the project (where load_dotenv() finds it). Files that cannot be read are left to
-    the step that reads them, which says why.
-    """
-    known = secrets.current()
-    known.add_all(secrets.from_environment(environ))
-    for name in (*SECRET_SETTINGS, *EXTRA_SECRET_VARIABLES):
-        known.add(environ.get(name))
-    user, password = environ.get("EMAIL_HOST_USER"), environ.get("EMAIL_HOST_PASSWORD")
-    if user and password:
-        known.add_login(user, password)
-    paths = {env_file_location(env_file)[0], (project_folder or Path.cwd()) / ".env"}
-    for path in paths:
-        text = read_text_quietly(path)
-        if text:
-            remember_secrets_in(text)
 
 
 def remember_secrets(env_file: EnvFile) -> None:

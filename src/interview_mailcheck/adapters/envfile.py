@@ -16,12 +16,12 @@ import os
 from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 from dotenv.parser import parse_stream
 from dotenv.variables import parse_variables
 
 from interview_mailcheck.errors import InputError, unreadable
+from interview_mailcheck.settings import EnvBinding, EnvFile
 
 MAX_SIZE = 16 << 20
 """16 MiB. A real env file is a few kilobytes; anything past this is refused (exit 2)."""
@@ -30,26 +30,6 @@ MAX_SIZE = 16 << 20
 # which would print to stderr; mailcheck reports those lines as findings instead.
 logging.getLogger("dotenv.main").addHandler(logging.NullHandler())
 logging.getLogger("dotenv.main").propagate = False
-
-
-class EnvBinding(NamedTuple):
-    """One statement of the file as python-dotenv parsed it."""
-
-    key: str | None
-    value: str | None
-    line: int
-    original: str
-    """The statement's text as written (can span several lines)."""
-    error: bool
-    """python-dotenv could not parse the statement and skipped it."""
-
-
-class EnvFile(NamedTuple):
-    path: Path
-    text: str
-    bindings: tuple[EnvBinding, ...]
-    values: Mapping[str, str | None]
-    """The values after interpolation, as `load_dotenv()` computes them (the last key wins)."""
 
 
 def read_text_quietly(path: Path) -> str:

@@ -7,11 +7,10 @@ files become `InputError` naming the path.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from interview_mailcheck.errors import InputError
+from interview_mailcheck.interviews import ToolTable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,14 +18,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 FILE_NAME = "pyproject.toml"
-
-
-@dataclass(frozen=True)
-class ToolTable:
-    path: Path | None
-    """The pyproject.toml read, or None when there is none."""
-    table: dict[str, Any] = field(default_factory=dict)
-    """Its `[tool.mailcheck]` table; empty when the file has none."""
 
 
 def find_pyproject(start: Path) -> Path | None:

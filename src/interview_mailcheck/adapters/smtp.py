@@ -1,6 +1,7 @@
 """SMTP over real sockets: the only module that imports smtplib, ssl and socket.
 
-`SmtpClient` walks one SMTP session a step at a time. Every read and write is bounded by a
+`SmtpClient` is the implementation of `smtp_session.SmtpSession`: one SMTP session, a step at
+a time. Every read and write is bounded by a
 per-step timeout and by one deadline for the whole session, so a silent, trickling or endless
 peer ends in an `SmtpProblem`, never a hang. Library exceptions (socket, ssl, smtplib) are
 translated here into `SmtpProblem` with a `kind` the check layer understands. A transcript
@@ -17,11 +18,17 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from interview_mailcheck import secrets
 from interview_mailcheck.errors import InputError
+from interview_mailcheck.smtp_session import (
+    CertificateInfo,
+    Reply,
+    SmtpProblem,
+    TlsInfo,
+    Transcript,
+)
 
 MAX_LINE = 2048
 """RFC 5321 allows 512 octets per reply line; be generous, but not endless."""
@@ -30,104 +37,6 @@ PROBE_WAIT = 1.0
 """Seconds a diagnosis probe (does the port speak TLS? what does it greet with?) and the QUIT
 after a failure may take: a server that answers at all answers these at once."""
 AUTH_SUCCEEDED = 235
-
-
-class SmtpProblem(Exception):
-    """A step failed. `kind` names how; `reply` is the server's reply when there was one."""
-
-    def __init__(
-        self,
-        kind: str,
-        detail: str,
-        *,
-        reply: Reply | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.reply = reply
-        self.data = data or {}
-
-
-@dataclass(frozen=True)
-class Reply:
-    code: int
-    lines: tuple[str, ...]
-    """The text of each line, without the code."""
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    def quoted(self) -> str:
-        """The reply as the server sent it: '535-5.7.8 ...' then '535 5.7.8 ...'."""
-        last = len(self.lines) - 1
-        return "\n".join(
-            f"{self.code}{' ' if i == last else '-'}{line}" for i, line in enumerate(self.lines)
-        )
-
-
-@dataclass(frozen=True)
-class CertificateInfo:
-    subject: str
-    issuer: str
-    not_after: str
-    names: tuple[str, ...]
-    """Subject alternative names (DNS and IP), or the common name when there are none."""
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "expires": self.not_after,
-            "valid_for": list(self.names),
-        }
-
-
-@dataclass(frozen=True)
-class TlsInfo:
-    version: str
-    cipher: str
-    certificate: CertificateInfo | None
-
-
-@dataclass(frozen=True)
-class TranscriptLine:
-    at_ms: float
-    who: str
-    """'C' client, 'S' server, '*' a note from mailcheck."""
-    text: str
-
-
-@dataclass
-class Transcript:
-    """Both sides of the dialogue, with AUTH payloads masked and the message body summarised."""
-
-    started: float = field(default_factory=time.perf_counter)
-    lines: list[TranscriptLine] = field(default_factory=list)
-    _in_auth: bool = False
-
-    def _add(self, who: str, text: str) -> None:
-        at = (time.perf_counter() - self.started) * 1000
-        self.lines.append(TranscriptLine(round(at, 1), who, secrets.mask(text)))
-
-    def note(self, text: str) -> None:
-        self._add("*", text)
-
-    def client(self, line: str) -> None:
-        words = line.split(" ")
-        if words[0].upper() == "AUTH":
-            self._in_auth = True
-            line = " ".join(words[:2]) + (f" {secrets.MASK}" if len(words) > 2 else "")
-        elif self._in_auth:
-            line = secrets.MASK
-        self._add("C", line)
-
-    def server(self, code: int, line: str) -> None:
-        if code != 334:
-            self._in_auth = False
-        self._add("S", line)
 
 
 class Deadline:
@@ -389,7 +298,7 @@ def _tls_problem(error: ssl.SSLError) -> SmtpProblem:
 
 
 class SmtpClient:
-    """One SMTP session, driven a step at a time by the caller."""
+    """One SMTP session, driven a step at a time by the caller (smtp_session.SmtpSession)."""
 
     def __init__(
         self,
@@ -411,6 +320,9 @@ class SmtpClient:
         self.address = ""
         self._smtp: _BoundedSMTP | None = None
         self._sock: socket.socket | None = None
+
+    def remaining(self) -> float:
+        return self.deadline.remaining()
 
     # resolve, connect
 
@@ -644,6 +556,17 @@ class SmtpClient:
                 "data_refused", "the server refused the message", reply=_reply(code, text)
             )
         return _reply(code, text)
+
+    # probes for diagnosis, each on a connection of its own
+
+    def probe_banner(self, wait: float) -> str | None:
+        return probe_banner(self.address, self.port, wait)
+
+    def probe_tls(self, wait: float) -> bool:
+        return probe_tls(self.address, self.port, self.host, wait)
+
+    def fetch_certificate(self, *, starttls: bool, wait: float) -> CertificateInfo | None:
+        return fetch_certificate(self.address, self.port, self.host, starttls, wait)
 
     def close(self, *, quit: bool = True) -> None:
         """Say QUIT (waiting at most PROBE_WAIT for the answer) unless told not to, then

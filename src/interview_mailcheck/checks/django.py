@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from interview_mailcheck.checks.config import parse_bool
 from interview_mailcheck.findings import Finding, Level, Rule
+from interview_mailcheck.mailconfig import parse_bool
+from interview_mailcheck.registry import check
 from interview_mailcheck.secrets import describe_secret
 from interview_mailcheck.settings import MAIL_SETTINGS, SECRET_SETTINGS, MailSettings
 
@@ -231,3 +232,27 @@ def settings_rows(settings: MailSettings) -> list[dict[str, str]]:
         source = resolved.module if name in resolved.overridden else "Django default"
         rows.append({"name": name, "value": _shown(name, value), "source": source})
     return rows
+
+
+CHECKS = (
+    check(
+        "django",
+        "django_types",
+        "settings",
+        rules=(
+            SWITCH_IS_STRING,
+            SWITCH_STRING_BY_LUCK,
+            TIMEOUT_NOT_NUMBER,
+            PORT_NOT_NUMBER,
+            PORT_IS_STRING,
+        ),
+        function=check_types,
+    ),
+    check(
+        "django",
+        "env_file_agrees",
+        "settings",
+        rules=(ENV_FILE_DISAGREES,),
+        function=check_env_file_agrees,
+    ),
+)

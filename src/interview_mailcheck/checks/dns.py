@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interview_mailcheck.adapters.dns import Answer, DnsUnavailable, domain_name
-from interview_mailcheck.checks.config import MailConfig, email_address
+from interview_mailcheck.dnsdata import Answer, DnsUnavailable, Lookup, domain_name
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.findings import Finding, Level, Rule
+from interview_mailcheck.mailconfig import MailConfig, email_address
 from interview_mailcheck.providers import PROVIDERS, Provider
+from interview_mailcheck.registry import check
+from interview_mailcheck.report import Recorder
 
 ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
-
-Lookup = Callable[[str, str], Answer]
 
 SPF_LOOKUP_LIMIT = 10
 """RFC 7208 4.6.4: at most 10 mechanisms and modifiers that query DNS."""
@@ -302,54 +303,57 @@ def _host(config: MailConfig) -> tuple[str | None, str, bool]:
 # --- The checks ------------------------------------------------------------------------------
 
 
-def check_dns(target: DnsTarget, lookup: Lookup, ran: list[str] | None = None) -> list[Finding]:
-    """Every DNS check for `target`; parts whose records could not be read become dns.E008.
-
-    `ran`, when given, receives the name of each part checked (doctor's JUnit cases).
-    """
-    parts = _Parts(ran=ran if ran is not None else [])
-    findings: list[Finding] = []
+def check_dns(target: DnsTarget, lookup: Lookup, recorder: Recorder | None = None) -> list[Finding]:
+    """Every DNS check for `target`, each part recorded (`MX of example.com`, ...); parts whose
+    records could not be read are recorded as skipped, and one dns.E008 per reason says so."""
+    parts = _Parts(recorder if recorder is not None else Recorder())
     domain = target.domain
     if domain is not None:
         owner = _own_domain_provider(domain)
         if owner is not None:
-            findings.append(PROVIDER_DOMAIN.finding(domain, domain=domain, provider=owner.name))
+            parts.recorder.add(
+                f"provider of {domain}",
+                [PROVIDER_DOMAIN.finding(domain, domain=domain, provider=owner.name)],
+            )
         else:
-            findings += _check_domain(domain, target, lookup, parts)
+            _check_domain(domain, target, lookup, parts)
     if target.host is not None or target.host_invalid:
         part = f"address of {target.host or target.raw_host}"
-        findings += parts.run(part, lambda: check_host_address(target, lookup))
-    return findings + parts.unchecked()
+        parts.run(part, lambda: check_host_address(target, lookup))
+    unchecked = parts.unchecked()
+    if unchecked:
+        parts.recorder.add("unanswered", unchecked)
+    return parts.recorder.findings
 
 
-def _check_domain(domain: str, target: DnsTarget, lookup: Lookup, parts: _Parts) -> list[Finding]:
-    findings = parts.run(f"MX of {domain}", lambda: check_mx(domain, target.domain_source, lookup))
-    if any(finding.id == DOMAIN_NXDOMAIN.id for finding in findings):
-        return findings  # nothing else to ask about a domain that does not exist
+def _check_domain(domain: str, target: DnsTarget, lookup: Lookup, parts: _Parts) -> None:
+    found = parts.run(f"MX of {domain}", lambda: check_mx(domain, target.domain_source, lookup))
+    if any(finding.id == DOMAIN_NXDOMAIN.id for finding in found):
+        return  # nothing else to ask about a domain that does not exist
     host = target.host or target.raw_host
-    findings += parts.run(
-        f"SPF of {domain}", lambda: check_spf(domain, target.provider, host, lookup)
-    )
-    findings += parts.run(f"DMARC of {domain}", lambda: check_dmarc(domain, lookup))
-    return findings
+    parts.run(f"SPF of {domain}", lambda: check_spf(domain, target.provider, host, lookup))
+    parts.run(f"DMARC of {domain}", lambda: check_dmarc(domain, lookup))
 
 
 @dataclass
 class _Parts:
     """Runs each part of the check; one whose records could not be read is set aside."""
 
-    ran: list[str] = field(default_factory=list)
+    recorder: Recorder
     failures: dict[str, list[tuple[str, DnsUnavailable]]] = field(default_factory=dict)
     """reason -> (part, failure): one dns.E008 per reason, naming every part it stopped."""
 
     def run(self, part: str, check: Callable[[], list[Finding]]) -> list[Finding]:
-        """The part's findings, each marked with the part (doctor's JUnit report groups by it)."""
-        self.ran.append(part)
+        """The part's findings, each marked with the part."""
+        started = time.perf_counter()
         try:
-            return [f._replace(context={**f.context, "part": part}) for f in check()]
+            found = [f._replace(context={**f.context, "part": part}) for f in check()]
         except DnsUnavailable as failure:
             self.failures.setdefault(failure.reason, []).append((part, failure))
+            self.recorder.skip(part, f"not answered: {failure.reason}")
             return []
+        self.recorder.add(part, found, (time.perf_counter() - started) * 1000)
+        return found
 
     def unchecked(self) -> list[Finding]:
         findings = []
@@ -615,3 +619,40 @@ def check_dmarc(domain: str, lookup: Lookup) -> list[Finding]:
     if tags["p"].lower() == "none":
         return [DMARC_POLICY_NONE.finding(domain, evidence=evidence, domain=domain)]
     return []
+
+
+CHECKS = (
+    check(
+        "dns",
+        "mx",
+        "network",
+        rules=(DOMAIN_NXDOMAIN, NO_MX, NULL_MX, PROVIDER_DOMAIN),
+        function=check_mx,
+        expensive=True,
+    ),
+    check(
+        "dns",
+        "spf",
+        "network",
+        rules=(SPF_MISSING, SPF_MULTIPLE, SPF_TOO_MANY_LOOKUPS, SPF_PROVIDER_MISSING),
+        function=check_spf,
+        expensive=True,
+    ),
+    check(
+        "dns",
+        "dmarc",
+        "network",
+        rules=(DMARC_MISSING, DMARC_MALFORMED, DMARC_POLICY_NONE),
+        function=check_dmarc,
+        expensive=True,
+    ),
+    check(
+        "dns",
+        "host_address",
+        "network",
+        rules=(HOST_NO_ADDRESS,),
+        function=check_host_address,
+        expensive=True,
+    ),
+    check("dns", "unanswered", "network", rules=(UNCHECKED,), expensive=True),
+)

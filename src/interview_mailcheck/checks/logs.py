@@ -1,46 +1,34 @@
 """The app's own log, per interview: `mailcheck logs`.
 
-`check_log(events)` follows the events `logscan.read_events` reads from the log and ties them to
-interviews (the correlation rule is spelled out on `Correlator`), then judges each interview:
-a send failure, a session with no email after it, a link to this machine, '[EMAIL NOT SENT]'
+logcorrelate.py ties the log's events to interviews; this module judges each one: a send
+failure, a session with no email after it, a link to this machine, '[EMAIL NOT SENT]'
 explained by the config check that finds its cause. SMTP replies are explained with the same
-provider table as `send-test` (`providers.classify_reply`).
-
-Memory stays flat whatever the size of the log: only the most recent `OPEN_WINDOW` interviews
-wait for more lines, and only the first `limit` are kept for the report; the rest are counted.
+provider table as `send-test` (`providers.classify_reply`). Only the first `limit` interviews
+are kept for the report; the rest are counted.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
-from interview_mailcheck.checks.config import (
-    BACKEND_NOT_SENDING,
-    CREDENTIALS_INCOMPLETE,
-    HOST_MISSING,
-)
+from interview_mailcheck.checks.credentials import CREDENTIALS_INCOMPLETE
+from interview_mailcheck.checks.transport import BACKEND_NOT_SENDING, HOST_MISSING
 from interview_mailcheck.findings import Finding, Level, Rule
-from interview_mailcheck.logscan import Created, Event, Failed, MailError, NotSent, Sent, Tally
+from interview_mailcheck.interviews import is_local_host
+from interview_mailcheck.logcorrelate import OPEN_WINDOW, Interview, Loose, correlate
+from interview_mailcheck.logscan import Event, MailError, NotSent, Tally
 from interview_mailcheck.providers import PROVIDERS, classify_reply, enhanced_status
+from interview_mailcheck.registry import check
 
 ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
-OPEN_WINDOW = 10_000
-"""Interviews still open to later lines. An interview is judged once this many newer ones have
-appeared (the app logs a booking's email within the same request, seconds later) or at the end."""
-DEFAULT_LIMIT = 1000
-IN_FLIGHT = 16
-"""A guessed outcome may move only to one of the interviews created this recently (requests
-that can be in flight at the same time)."""
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"})
-SEND_TEST = "`mailcheck send-test` replays the SMTP dialogue step by step"
 
-# --- Rules -----------------------------------------------------------------------------------
+DEFAULT_LIMIT = 1000
+
+SEND_TEST = "`mailcheck send-test` replays the SMTP dialogue step by step"
 
 SEND_FAILED = Rule(
     id="logs.E001",
@@ -58,6 +46,7 @@ SEND_FAILED = Rule(
         "unknown: run `mailcheck send-test` with the same settings."
     ),
 )
+
 NO_EMAIL = Rule(
     id="logs.E002",
     level=ERROR,
@@ -79,6 +68,7 @@ NO_EMAIL = Rule(
         f"{OPEN_WINDOW:,} newer sessions have been created, or to the end of the log."
     ),
 )
+
 NOT_SENT = Rule(
     id="logs.E003",
     level=ERROR,
@@ -93,6 +83,7 @@ NOT_SENT = Rule(
         "config` checks the settings themselves."
     ),
 )
+
 MORE_ERRORS = Rule(
     id="logs.E004",
     level=ERROR,
@@ -105,6 +96,7 @@ MORE_ERRORS = Rule(
         "many errors of each kind are beyond the list, so that the exit status stays right."
     ),
 )
+
 LOCAL_LINK = Rule(
     id="logs.W001",
     level=WARNING,
@@ -117,6 +109,7 @@ LOCAL_LINK = Rule(
         "out, but the candidate cannot join the interview."
     ),
 )
+
 NO_STAMPS = Rule(
     id="logs.W002",
     level=WARNING,
@@ -130,6 +123,7 @@ NO_STAMPS = Rule(
         "reported."
     ),
 )
+
 MORE_WARNINGS = Rule(
     id="logs.W003",
     level=WARNING,
@@ -141,6 +135,7 @@ MORE_WARNINGS = Rule(
         "interviews, counted by kind."
     ),
 )
+
 NO_MARKERS = Rule(
     id="logs.I001",
     level=INFO,
@@ -153,6 +148,7 @@ NO_MARKERS = Rule(
         "without any is another program's, or the app's logger level hides INFO messages."
     ),
 )
+
 MANGLED_EMOJI = Rule(
     id="logs.I002",
     level=INFO,
@@ -169,8 +165,6 @@ MANGLED_EMOJI = Rule(
         "are plain ASCII, so mailcheck finds them whatever happened to the emoji."
     ),
 )
-
-# --- What errors mean ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -230,8 +224,6 @@ ERROR_MEANINGS: tuple[ErrorMeaning, ...] = tuple(
      "the server closed the connection: often the TLS mode does not match the port",
      f"{_MODE_FIX}; {SEND_TEST}"),
 ))
-# fmt: on
-
 
 @dataclass(frozen=True)
 class Explanation:
@@ -239,7 +231,6 @@ class Explanation:
     """One line for the per-interview summary: the reply or exception and what it means."""
     fix: str
     evidence: Mapping[str, Any]
-
 
 def explain_error(error: MailError) -> Explanation:
     """What an exception from the log means, and how to fix it."""
@@ -263,13 +254,8 @@ def explain_error(error: MailError) -> Explanation:
             return Explanation(f"{shown}: {known.meaning}", known.fix, evidence)
     return Explanation(shown, f"Run {SEND_TEST}", evidence)
 
-
 def _provider_name(key: str) -> str:
     return next((provider.name for provider in PROVIDERS if provider.key == key), key)
-
-
-# --- What '[EMAIL NOT SENT]' lines mean ----------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class NotSentCause:
@@ -279,7 +265,6 @@ class NotSentCause:
     setting: str
     fields: Mapping[str, str] = field(default_factory=dict)
     """Fills the config rule's hint template where the log line cannot say more."""
-
 
 NOT_SENT_CAUSES: tuple[NotSentCause, ...] = (
     NotSentCause("EMAIL_BACKEND is", BACKEND_NOT_SENDING, "EMAIL_BACKEND"),
@@ -292,33 +277,9 @@ NOT_SENT_CAUSES: tuple[NotSentCause, ...] = (
     ),
 )
 
-
 def not_sent_cause(reason: str) -> NotSentCause | None:
     lowered = reason.lower()
     return next((c for c in NOT_SENT_CAUSES if c.fragment.lower() in lowered), None)
-
-
-# --- Correlation -----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Interview:
-    serial: int
-    first_line: int
-    interview_id: str | None = None
-    session_key: str | None = None
-    stamp: str | None = None
-    created_line: int | None = None
-    email: str | None = None
-    link: str | None = None
-    sent_line: int | None = None
-    failed_line: int | None = None
-    error: MailError | None = None
-    not_sent: NotSent | None = None
-    alternatives: tuple[Interview, ...] = ()
-    """When its failure or '[EMAIL NOT SENT]' was only guessed (those lines name no
-    interview): the other recent interviews that were waiting then, most recent first."""
-
 
 @dataclass
 class LogResult:
@@ -334,238 +295,6 @@ class LogResult:
 
     def full(self, kept: int) -> bool:
         return bool(self.limit) and kept >= self.limit
-
-
-class Correlator:
-    """Ties the app's lines to interviews, in log order.
-
-    - "InterviewSession created for interview ID, session_key: KEY" opens interview ID and
-      remembers KEY.
-    - "Email sent to EMAIL with interview link: LINK" belongs to the interview whose session_key
-      the link carries (its `session_key` query parameter, or a path segment equal to a known
-      key). A link with no key goes to the most recent interview still waiting for its email; a
-      key never seen opens an interview of unknown id (created before the log starts).
-    - "Email sending failed for EMAIL" names no interview: it goes to the most recent interview
-      still waiting for its email (the app logs it in the request that created the session),
-      else it opens an interview of unknown id.
-    - "[EMAIL NOT SENT] ..." goes the same way, to the most recent interview still waiting.
-    - When requests interleave, those two guesses can be wrong. If the chosen interview later
-      gets its own "Email sent to" line (for a failure: to another address), the guessed line
-      moves to the next most recent interview that was waiting then and still is, among the
-      last `IN_FLIGHT` created. With none, it stays (the console backend logs both lines).
-    - An exception (a traceback's last line, or an SMTP reply) right after a failure line, with
-      no other app line between, is that failure's reason; right before one, likewise. Else,
-      if it is certainly from sending mail (smtplib's, or a traceback through smtplib), it is a
-      failure of the most recent interview still waiting, or a failure of its own.
-    """
-
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
-        self.result = LogResult(limit=limit)
-        self._open: OrderedDict[int, Interview] = OrderedDict()
-        self._waiting: OrderedDict[int, Interview] = OrderedDict()
-        self._by_key: dict[str, Interview] = {}
-        self._serial = 0
-        self._failure: Interview | None = None
-        """The interview of the last app line, when it was a failure (errors after it are its)."""
-        self._held: MailError | None = None
-        """An error waiting to see whether a failure line follows."""
-        self._kept_findings = 0
-
-    def feed(self, event: Event) -> None:
-        if isinstance(event, MailError):
-            self._error(event)
-            return
-        if self._held is not None:
-            held, self._held = self._held, None
-            if isinstance(event, Failed) and event.error is None:
-                event = replace(event, error=held)
-            else:
-                self._orphan(held)
-        self._failure = None
-        if isinstance(event, Created):
-            self._created(event)
-        elif isinstance(event, Sent):
-            self._sent(event)
-        elif isinstance(event, Failed):
-            self._failed(event)
-        else:
-            self._not_sent(event)
-
-    def finish(self) -> LogResult:
-        if self._held is not None:
-            self._orphan(self._held)
-            self._held = None
-        while self._open:
-            self._close(self._open.popitem(last=False)[1])
-        result = self.result
-        for rule, count in result.overflow.items():
-            more = MORE_ERRORS if rule.level == ERROR else MORE_WARNINGS
-            result.findings.append(
-                more.finding(
-                    rule.id,
-                    count=count,
-                    rule_id=rule.id,
-                    title=rule.title,
-                    limit=result.limit,
-                )
-            )
-        return result
-
-    # --- events ---
-
-    def _created(self, event: Created) -> None:
-        interview = self._new(event.line, event.session_key)
-        interview.interview_id = event.interview_id
-        interview.created_line = event.line
-        interview.stamp = event.stamp
-        self._waiting[interview.serial] = interview
-
-    def _sent(self, event: Sent) -> None:
-        key = self._key_in(event.link)
-        interview = self._by_key.get(key) if key else self._latest_waiting()
-        if interview is None:
-            interview = self._new(event.line, key)
-        elif interview.alternatives:
-            if interview.not_sent is not None or interview.email != event.email:
-                self._move_guess(interview)
-            interview.alternatives = ()
-        interview.email, interview.link, interview.sent_line = event.email, event.link, event.line
-        interview.stamp = interview.stamp or event.stamp
-        self._waiting.pop(interview.serial, None)
-
-    def _failed(self, event: Failed) -> None:
-        interview = self._guess() or self._new(event.line, None)
-        interview.email = event.email
-        interview.failed_line = event.line
-        interview.error = event.error
-        interview.stamp = interview.stamp or event.stamp
-        self._waiting.pop(interview.serial, None)
-        self._failure = interview
-
-    def _not_sent(self, event: NotSent) -> None:
-        interview = self._guess()
-        if interview is None:
-            self._keep_loose(not_sent_finding(event, None, None, {}))
-            return
-        interview.not_sent = event
-        self._waiting.pop(interview.serial, None)
-
-    def _error(self, error: MailError) -> None:
-        if self._failure is not None:
-            if self._failure.error is None:
-                self._failure.error = error
-            return  # a chained exception of the same traceback: the first one is the cause
-        if self._held is None:
-            self._held = error
-        elif error.mail_specific and not self._held.mail_specific:
-            self._held = replace(self._held, mail_specific=True)
-
-    def _orphan(self, error: MailError) -> None:
-        """An error no failure line claimed."""
-        if not error.mail_specific:
-            return  # a network error from another client (an API call, a cache): not ours
-        interview = self._guess()
-        if interview is None:
-            explanation = explain_error(error)
-            self._keep_loose(
-                SEND_FAILED.finding(
-                    f"line {error.line}",
-                    email="an unknown recipient",
-                    reason=explanation.reason,
-                    fix=explanation.fix,
-                    evidence=explanation.evidence,
-                )
-            )
-            return
-        interview.failed_line = error.line
-        interview.error = error
-        self._waiting.pop(interview.serial, None)
-
-    # --- bookkeeping ---
-
-    def _new(self, line: int, key: str | None) -> Interview:
-        self._serial += 1
-        interview = Interview(self._serial, line, session_key=key)
-        self._open[interview.serial] = interview
-        if key:
-            self._by_key[key] = interview
-        if len(self._open) > OPEN_WINDOW:
-            self._close(self._open.popitem(last=False)[1])
-        return interview
-
-    def _guess(self) -> Interview | None:
-        """The interview a line that names none belongs to: the most recent still waiting;
-        the other recent ones waiting are remembered in case the guess proves wrong."""
-        waiting = self._waiting.values()
-        interview = next(reversed(waiting), None)
-        if interview is not None:
-            recent = itertools.takewhile(
-                lambda other: self._serial - other.serial < IN_FLIGHT, reversed(waiting)
-            )
-            interview.alternatives = tuple(itertools.islice(recent, 1, IN_FLIGHT))
-        return interview
-
-    def _move_guess(self, wrong: Interview) -> None:
-        """A guessed failure or '[EMAIL NOT SENT]' belonged to another interview: the most
-        recent one still waiting."""
-        for other in wrong.alternatives:
-            if self._waiting.get(other.serial) is not other:
-                continue
-            if wrong.not_sent is not None:
-                other.not_sent, wrong.not_sent = wrong.not_sent, None
-            else:
-                other.email, other.failed_line, other.error = (
-                    wrong.email,
-                    wrong.failed_line,
-                    wrong.error,
-                )
-                wrong.failed_line, wrong.error = None, None
-                if self._failure is wrong:
-                    self._failure = other
-            # It may be wrong again: the next candidates travel with it.
-            other.alternatives = tuple(a for a in wrong.alternatives if a is not other)
-            del self._waiting[other.serial]
-            return
-
-    def _latest_waiting(self) -> Interview | None:
-        return next(reversed(self._waiting.values()), None)
-
-    def _key_in(self, link: str) -> str | None:
-        """The session key a link carries: its session_key parameter, else a path segment
-        that is a known key. (Regular expressions: urllib.parse would double the run time.)"""
-        match = _KEY_PARAMETER.search(link)
-        if match:
-            key = match[1]
-            return unquote(key) if "%" in key else key
-        path = link.split("?", 1)[0].split("#", 1)[0]
-        for segment in reversed(path.split("/")):
-            if segment in self._by_key:
-                return segment
-        return None
-
-    def _close(self, interview: Interview) -> None:
-        self._waiting.pop(interview.serial, None)
-        interview.alternatives = ()  # a chain of closed interviews must not stay alive
-        if interview.session_key and self._by_key.get(interview.session_key) is interview:
-            del self._by_key[interview.session_key]
-        row, findings = judge(interview)
-        result = self.result
-        result.counters["interviews"] += 1
-        result.counters[_COUNTER[row["outcome"]]] += 1
-        if result.full(len(result.rows)):
-            result.overflow.update(finding_rule(finding) for finding in findings)
-            return
-        result.rows.append(row)
-        result.findings.extend(findings)
-
-    def _keep_loose(self, finding: Finding) -> None:
-        """A finding that belongs to no interview; capped like the interviews."""
-        if self.result.full(self._kept_findings):
-            self.result.overflow[finding_rule(finding)] += 1
-            return
-        self._kept_findings += 1
-        self.result.findings.append(finding)
-
 
 def not_sent_finding(
     event: NotSent, email: str | None, subject: str | None, context: Mapping[str, Any]
@@ -594,7 +323,6 @@ def not_sent_finding(
         context=context,
     )
 
-
 _COUNTER = {
     "sent": "sent",
     "sent after a failure": "sent",
@@ -602,15 +330,14 @@ _COUNTER = {
     "not sent": "not_sent",
     "no email": "no_email",
 }
+
 _RULES_BY_ID = {
     rule.id: rule
     for rule in (SEND_FAILED, NO_EMAIL, NOT_SENT, LOCAL_LINK, MORE_ERRORS, MORE_WARNINGS)
 }
 
-
 def finding_rule(finding: Finding) -> Rule:
     return _RULES_BY_ID[finding.id]
-
 
 def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
     """The summary row of one interview and its findings."""
@@ -667,7 +394,7 @@ def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
             )
         )
     host = _link_host(interview.link)
-    if host in LOCAL_HOSTS:
+    if host is not None and is_local_host(host):
         findings.append(
             LOCAL_LINK.finding(
                 subject,
@@ -689,10 +416,7 @@ def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
     }
     return row, findings
 
-
-_KEY_PARAMETER = re.compile(r"[?&;](?:session_key|session|key)=([^&#;\s]+)")
 _HOST = re.compile(r"(?:[A-Za-z][\w+.-]*:)?//(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]+)|([^:/?#]+)")
-
 
 def _link_host(link: str | None) -> str | None:
     """The host name of a link, lower case, with or without a scheme (`127.0.0.1:8000/x`)."""
@@ -701,13 +425,49 @@ def _link_host(link: str | None) -> str | None:
         return None
     return (match[1] or match[2]).lower()
 
-
 def check_log(events: Iterable[Event], limit: int = DEFAULT_LIMIT) -> LogResult:
-    """Follow the app's events and judge every interview they mention."""
-    correlator = Correlator(limit)
-    for event in events:
-        correlator.feed(event)
-    return correlator.finish()
+    """Follow the app's events and judge every interview they mention; the first `limit`
+    interviews (0: all) are kept for the report, the others counted."""
+    result = LogResult(limit=limit)
+    loose_kept = 0
+    for settled in correlate(events):
+        if isinstance(settled, Loose):
+            finding = loose_finding(settled)
+            if result.full(loose_kept):
+                result.overflow[finding_rule(finding)] += 1
+            else:
+                loose_kept += 1
+                result.findings.append(finding)
+            continue
+        row, findings = judge(settled)
+        result.counters["interviews"] += 1
+        result.counters[_COUNTER[row["outcome"]]] += 1
+        if result.full(len(result.rows)):
+            result.overflow.update(finding_rule(finding) for finding in findings)
+            continue
+        result.rows.append(row)
+        result.findings.extend(findings)
+    for rule, count in result.overflow.items():
+        more = MORE_ERRORS if rule.level == ERROR else MORE_WARNINGS
+        result.findings.append(
+            more.finding(rule.id, count=count, rule_id=rule.id, title=rule.title, limit=limit)
+        )
+    return result
+
+
+def loose_finding(loose: Loose) -> Finding:
+    """A line of the log that belongs to no interview."""
+    event = loose.event
+    if isinstance(event, NotSent):
+        return not_sent_finding(event, None, None, {})
+    explanation = explain_error(event)
+    return SEND_FAILED.finding(
+        f"line {event.line}",
+        email="an unknown recipient",
+        reason=explanation.reason,
+        fix=explanation.fix,
+        evidence=explanation.evidence,
+    )
 
 
 def check_reading(tally: Tally, result: LogResult, since: str | None) -> list[Finding]:
@@ -732,3 +492,21 @@ def check_reading(tally: Tally, result: LogResult, since: str | None) -> list[Fi
             )
         )
     return findings
+
+
+CHECKS = (
+    check(
+        "logs",
+        "interviews",
+        "file",
+        rules=(SEND_FAILED, NO_EMAIL, NOT_SENT, LOCAL_LINK, MORE_ERRORS, MORE_WARNINGS),
+        function=check_log,
+    ),
+    check(
+        "logs",
+        "reading",
+        "file",
+        rules=(NO_STAMPS, NO_MARKERS, MANGLED_EMOJI),
+        function=check_reading,
+    ),
+)

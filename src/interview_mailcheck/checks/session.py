@@ -7,21 +7,19 @@ plain function over an `InterviewRecord`; the adapter reads the records, read-on
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from interview_mailcheck.checks import config as config_checks
-from interview_mailcheck.checks.config import email_address
 from interview_mailcheck.findings import Finding, Level, Rule
-from interview_mailcheck.interviews import DataLayout, InterviewRecord, template_uses
+from interview_mailcheck.interviews import DataLayout, InterviewRecord, is_local_host, template_uses
+from interview_mailcheck.mailconfig import ADDRESS, email_address
+from interview_mailcheck.registry import check
 
 ERROR, WARNING = Level.ERROR, Level.WARNING
-LOCAL_HOSTS = frozenset({"localhost", "0.0.0.0", "::", "::1"})
 # A bare address (what the database holds) matches the pattern email_address() applies last;
 # matching it directly skips the 'Name <address>' attempt on the short path.
-_is_bare_address = config_checks._ADDRESS.fullmatch
+_is_bare_address = ADDRESS.fullmatch
 
 NOT_FOUND = Rule(
     id="session.E001",
@@ -353,16 +351,6 @@ def check_link_template(template: str) -> list[Finding]:
     return findings
 
 
-def is_local_host(host: str) -> bool:
-    if host in LOCAL_HOSTS or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
-
-
 def check_link_status(link: str, status: int | None, reason: str) -> list[Finding]:
     """--check-link: an HTTP error status or no answer at all is an error."""
     if status is not None and status < 400:
@@ -373,3 +361,33 @@ def check_link_status(link: str, status: int | None, reason: str) -> list[Findin
             "link", link=link, outcome=outcome, evidence={"status": status, "reason": reason}
         )
     ]
+
+
+CHECKS = (
+    check(
+        "session",
+        "interview",
+        "database",
+        rules=(
+            NOT_FOUND,
+            NO_SESSION,
+            ORPHAN_KEY,
+            CANDIDATE_EMAIL_MISSING,
+            CANDIDATE_EMAIL_INVALID,
+            SESSION_EMAIL_MISSING,
+            SESSION_EMAIL_INVALID,
+            EMAILS_DIFFER,
+            NOT_SCHEDULED,
+        ),
+        function=check_record,
+        expensive=True,
+    ),
+    check(
+        "session",
+        "link",
+        "link",
+        rules=(LINK_LOCAL, LINK_PLAIN_HTTP, LINK_WITHOUT_KEY, LINK_BROKEN),
+        function=check_link_template,
+    ),
+    check("session", "read", "database", rules=(READ_FROM_A_COPY,), expensive=True),
+)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from interview_mailcheck.checks.config import ConfigResult, analyse, describe_target, settings_rows
-from interview_mailcheck.findings import Finding
-from interview_mailcheck.report import Report, Section
-from interview_mailcheck.settings import load_settings
+from interview_mailcheck.checks.config import ConfigResult, analyse
+from interview_mailcheck.commands.inputs import load_settings
+from interview_mailcheck.mailconfig import describe_target, settings_rows
+from interview_mailcheck.report import Recorder, Report, Section
 
 
 def config_report(
@@ -18,31 +18,30 @@ def config_report(
     settings_module: str | None = None,
     pythonpath: Path | None = None,
 ) -> Report:
-    if settings_module is not None:
-        return django_config_report(env_file, settings_module, pythonpath, strict=strict)
-    settings = load_settings(env_file)
-    result = analyse(settings)
-    source = (
-        f"{settings.env_file_path} and the environment"
-        if settings.env_file
-        else "the environment (no env file)"
-    )
+    """The settings of the env file and the environment (or, with `settings_module`, those
+    Django resolves), judged."""
+    result = analyse_settings(env_file, settings_module, pythonpath)
     return Report(
-        command="config",
-        findings=result.findings,
-        headline=f"settings from {source}; {describe_target(result.config)}",
-        sections=[
-            Section("settings", "Settings (what the app sees)", settings_rows(result.config))
-        ],
+        "config",
+        result.runs,
+        headline=headline(result),
+        sections=[settings_section(result)],
         strict=strict,
     )
 
 
-def analyse_django(
-    env_file: Path | None, module: str, pythonpath: Path | None
-) -> tuple[ConfigResult, list[Finding]]:
-    """The settings Django resolved from `module`, judged like a .env, then compared with it:
-    the analysis, and every finding (the type checks and the comparison included)."""
+def analyse_settings(
+    env_file: Path | None, settings_module: str | None, pythonpath: Path | None
+) -> ConfigResult:
+    """What every command that judges the settings starts from."""
+    if settings_module is not None:
+        return analyse_django(env_file, settings_module, pythonpath)
+    return analyse(load_settings(env_file))
+
+
+def analyse_django(env_file: Path | None, module: str, pythonpath: Path | None) -> ConfigResult:
+    """The settings Django resolved from `module`: their types, then judged like a .env, then
+    compared with the env file (the one named, else the one next to manage.py)."""
     from interview_mailcheck.adapters.django import resolve_mail_settings
     from interview_mailcheck.adapters.envfile import read_env_file
     from interview_mailcheck.checks import django as django_checks
@@ -56,38 +55,37 @@ def analyse_django(
         path = folder / ".env"
     file = read_env_file(path) if named or path.exists() else None
     settings = from_django(resolved, path, file)
-    types = django_checks.check_types(settings)
-    agrees = django_checks.check_env_file_agrees(settings, os.environ)
-    result = analyse(settings)
-    checks = (("django_types", types), *result.checks, ("env_file_agrees", agrees))
-    result = result._replace(checks=checks)
-    return result, types + result.findings + agrees
-
-
-def django_config_report(
-    env_file: Path | None, module: str, pythonpath: Path | None, *, strict: bool
-) -> Report:
-    """The settings Django resolved from `module`, judged like a .env, then compared with it."""
-    from interview_mailcheck.checks import django as django_checks
-
-    result, findings = analyse_django(env_file, module, pythonpath)
-    settings = result.config.settings
-    resolved = settings.django
-    assert resolved is not None
-    path, file = settings.env_file_path, settings.env_file
-    compared = f", compared with {path}" if file else ""
-    where = f" ({resolved.file})" if resolved.file else ""
-    return Report(
-        command="config",
-        findings=findings,
-        headline=(
-            f"settings resolved by Django from {module}{where}{compared}; "
-            f"{describe_target(result.config)}"
-        ),
-        sections=[
-            Section(
-                "settings", "Settings (what Django resolved)", django_checks.settings_rows(settings)
-            )
-        ],
-        strict=strict,
+    recorder = Recorder()
+    recorder.run("django_types", lambda: django_checks.check_types(settings))
+    result = analyse(settings, recorder)
+    recorder.run(
+        "env_file_agrees", lambda: django_checks.check_env_file_agrees(settings, os.environ)
     )
+    return ConfigResult(result.config, recorder.runs)
+
+
+def headline(result: ConfigResult) -> str:
+    settings = result.config.settings
+    target = describe_target(result.config)
+    resolved = settings.django
+    if resolved is None:
+        source = (
+            f"{settings.env_file_path} and the environment"
+            if settings.env_file
+            else "the environment (no env file)"
+        )
+        return f"settings from {source}; {target}"
+    compared = f", compared with {settings.env_file_path}" if settings.env_file else ""
+    where = f" ({resolved.file})" if resolved.file else ""
+    return f"settings resolved by Django from {resolved.module}{where}{compared}; {target}"
+
+
+def settings_section(result: ConfigResult) -> Section:
+    """The settings table: what the app sees (or what Django resolved), the password only as
+    set/length."""
+    settings = result.config.settings
+    if settings.django is None:
+        return Section("settings", "Settings (what the app sees)", settings_rows(result.config))
+    from interview_mailcheck.checks.django import settings_rows as django_rows
+
+    return Section("settings", "Settings (what Django resolved)", django_rows(settings))

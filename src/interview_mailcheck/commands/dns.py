@@ -1,7 +1,7 @@
 """`mailcheck dns`: load the settings, look up the sending domain and EMAIL_HOST, build the report.
 
-`dns_report` is the command; `build_report` does the work for settings already loaded and a
-client already made, so `doctor` can reuse both (and share the client's deadline).
+`dns_report` is the command; `build_report` does the work for a target and a client already
+made, so `doctor` can reuse both (and share the client's deadline).
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from interview_mailcheck.adapters.dns import DnsClient, Failure, Nameserver
-from interview_mailcheck.checks.config import MailConfig, interpret
+from interview_mailcheck.adapters.dns import DnsClient
 from interview_mailcheck.checks.dns import DnsTarget, check_dns, target_for
+from interview_mailcheck.commands.config import analyse_settings
+from interview_mailcheck.dnsdata import Failure, Nameserver
 from interview_mailcheck.errors import InputError
-from interview_mailcheck.report import Report, Section
-from interview_mailcheck.settings import load_settings
+from interview_mailcheck.mailconfig import MailConfig
+from interview_mailcheck.report import Recorder, Report, Section
 from interview_mailcheck.values import resolve_timeout
 
 
@@ -25,31 +26,33 @@ def dns_report(
     nameservers: Sequence[Nameserver] = (),
     timeout: float | None = None,
     strict: bool = False,
+    settings_module: str | None = None,
+    pythonpath: Path | None = None,
 ) -> Report:
     """The report of `mailcheck dns`; raises InputError for a bad option or env file."""
-    config = interpret(load_settings(env_file))
-    client = DnsClient(list(nameservers), resolve_timeout(timeout, config.timeout))
-    return build_report(config, client, domain=domain, strict=strict)
-
-
-def build_report(
-    config: MailConfig,
-    client: DnsClient,
-    *,
-    domain: str | None = None,
-    strict: bool = False,
-    ran: list[str] | None = None,
-) -> Report:
+    config = analyse_settings(env_file, settings_module, pythonpath).config
     target = target_for(config, domain)
     if target.empty:
         raise InputError(
             f"nothing to look up: {target.domain_source} and {target.host_note}; "
             "pass --domain or set them (see `mailcheck config`)"
         )
-    findings = check_dns(target, client.lookup, ran)
+    client = dns_client(config, nameservers, timeout)
+    return build_report(target, client, strict=strict)
+
+
+def dns_client(
+    config: MailConfig, nameservers: Sequence[Nameserver], timeout: float | None
+) -> DnsClient:
+    return DnsClient(list(nameservers), resolve_timeout(timeout, config.timeout))
+
+
+def build_report(target: DnsTarget, client: DnsClient, *, strict: bool = False) -> Report:
+    recorder = Recorder()
+    check_dns(target, client.lookup, recorder)
     return Report(
-        command="dns",
-        findings=findings,
+        "dns",
+        recorder.runs,
         headline=headline(target, client),
         sections=[Section("records", "Records read", record_rows(client))],
         strict=strict,

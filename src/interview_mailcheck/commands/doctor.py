@@ -1,63 +1,38 @@
 """`mailcheck doctor`: every check that applies, in one report, for a laptop or a CI job.
 
-Sections run in order, fast ones first (Homebrew's doctor does the same): config, dns,
-send-test (login only unless --send), and with --settings the app's Django settings and a
-sessions audit of upcoming interviews. A section that cannot run because of an earlier one is
-reported as skipped with the reason, never dropped. Each finding carries its section.
+Doctor runs the commands it is made of, fast ones first (Homebrew's doctor does the same):
+config, dns, send-test (login only unless --send) and, when the app's settings module is known,
+django (an audit of upcoming interviews, as `sessions --since now`). Their reports become the
+parts of doctor's report, one per section; a section that cannot run because of an earlier one,
+or that --only/--skip leave out, is a part that says why it was skipped, never dropped.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interview_mailcheck.adapters.dns import Nameserver
-from interview_mailcheck.checks.config import (
-    ConfigResult,
-    analyse,
-    backend_kind,
-    describe_target,
-    settings_rows,
-)
-from interview_mailcheck.findings import Finding, Level
+from interview_mailcheck.checks.config import ConfigResult
+from interview_mailcheck.checks.dns import HOST_NO_ADDRESS, target_for
+from interview_mailcheck.commands.config import analyse_settings, settings_section
+from interview_mailcheck.dnsdata import Nameserver
+from interview_mailcheck.mailconfig import describe_target
 from interview_mailcheck.report import Report, Section
-from interview_mailcheck.settings import load_settings
+
+SECTIONS = ("config", "dns", "send-test", "django")
+"""Doctor's sections, in the order they run; --only and --skip name them."""
+SECTION_ALIASES = {"smtp": "send-test", "session": "django", "sessions": "django"}
+"""Other names a section answers to: the area of its checks (`mailcheck checks`)."""
 
 
-@dataclass
-class Case:
-    """One check of a section, as a JUnit test case."""
-
-    name: str
-    findings: list[Finding] = field(default_factory=list)
-    skipped: str = ""
-
-
-@dataclass
-class SectionResult:
-    name: str
-    status: str = "ok"
-    """ok, warning, failed or skipped."""
-    duration_ms: float = 0.0
-    findings: list[Finding] = field(default_factory=list)
-    cases: list[Case] = field(default_factory=list)
-    reason: str = ""
-    """Why the section was skipped."""
-
-    def row(self) -> dict[str, Any]:
-        levels = [finding.level for finding in self.findings]
-        return {
-            "section": self.name,
-            "status": self.status,
-            "duration_ms": self.duration_ms,
-            "errors": levels.count(Level.ERROR),
-            "warnings": levels.count(Level.WARNING),
-            "infos": levels.count(Level.INFO),
-            "reason": self.reason,
-        }
+def section_name(text: str) -> str | None:
+    """The section `text` names (a section or one of its aliases), or None."""
+    name = text.strip().lower()
+    return name if name in SECTIONS else SECTION_ALIASES.get(name)
 
 
 @dataclass(frozen=True)
@@ -71,183 +46,125 @@ class DoctorOptions:
     nameservers: Sequence[Nameserver] = ()
     cafile: str | None = None
     strict: bool = False
+    only: tuple[str, ...] = ()
+    """The sections to run (all when empty)."""
+    skip: tuple[str, ...] = ()
+    """The sections not to run."""
+
+    def leaves_out(self, section: str) -> str:
+        """Why --only or --skip leave `section` out ('' when it runs)."""
+        if section in self.skip:
+            return f"left out (--skip {section})"
+        if self.only and section not in self.only:
+            return f"left out (--only {', '.join(self.only)})"
+        return ""
 
 
-@dataclass
-class DoctorRun:
-    sections: list[SectionResult] = field(default_factory=list)
-    extra_sections: list[Section] = field(default_factory=list)
-    counters: dict[str, int] = field(default_factory=dict)
+def doctor(options: DoctorOptions) -> Report:
+    """Run every section that applies; the report's parts are their reports."""
+    module = app_settings_module(options.settings_module, options.pythonpath)
+    config_result = analyse_settings(options.env_file, module, options.pythonpath)
+    parts: list[Report] = []
 
+    def section(name: str, build: Callable[[], Report]) -> Report:
+        reason = options.leaves_out(name)
+        started = time.perf_counter()
+        part = Report(name, skipped=reason) if reason else build()
+        part.name = name
+        part.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        parts.append(part)
+        return part
 
-def _timed(name: str, run: Callable[[SectionResult], None]) -> SectionResult:
-    result = SectionResult(name)
-    started = time.perf_counter()
-    run(result)
-    result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    if result.status != "skipped":
-        levels = {finding.level for finding in result.findings}
-        result.status = (
-            "failed" if Level.ERROR in levels else "warning" if Level.WARNING in levels else "ok"
-        )
-    result.findings = [
-        finding._replace(context={"section": name, **finding.context})
-        for finding in result.findings
-    ]
-    return result
-
-
-def _skip(result: SectionResult, reason: str) -> None:
-    result.status, result.reason = "skipped", reason
-
-
-def doctor(options: DoctorOptions) -> tuple[Report, DoctorRun]:
-    nameservers = list(options.nameservers)
-    run = DoctorRun()
-    if options.settings_module:
-        # What the app really runs with: Django's resolved settings (compared with the .env).
-        from interview_mailcheck.commands.config import analyse_django
-
-        config_result, config_findings = analyse_django(
-            options.env_file, options.settings_module, options.pythonpath
-        )
-    else:
-        config_result = analyse(load_settings(options.env_file))
-        config_findings = list(config_result.findings)
-    config_result = config_result._replace(findings=config_findings)
-    state: dict[str, Any] = {}
-
-    def config_section(result: SectionResult) -> None:
-        result.findings = list(config_findings)
-        result.cases = [Case(name, list(found)) for name, found in config_result.checks]
-
-    def dns_section(result: SectionResult) -> None:
-        from interview_mailcheck.adapters.dns import DnsClient
-        from interview_mailcheck.checks.dns import HOST_NO_ADDRESS, target_for
-        from interview_mailcheck.commands.dns import build_report
-        from interview_mailcheck.values import resolve_timeout
-
-        target = target_for(config_result.config)
-        if target.empty:
-            _skip(result, f"nothing to look up: {target.domain_source} and {target.host_note}")
-            return
-        timeout = resolve_timeout(options.timeout, config_result.config.timeout)
-        client = DnsClient(nameservers, timeout)
-        ran: list[str] = []
-        report = build_report(config_result.config, client, ran=ran)
-        result.findings = report.findings
-        run.extra_sections += [s._replace(key="dns_records") for s in report.sections]
-        parts: dict[str, list[Finding]] = {name: [] for name in ran}
-        for finding in report.findings:
-            parts.setdefault(str(finding.context.get("part", "dns")), []).append(finding)
-        result.cases = [Case(name, found) for name, found in parts.items()]
-        state["host_unresolvable"] = any(
-            finding.id == HOST_NO_ADDRESS.id for finding in report.findings
-        )
-
-    def send_section(result: SectionResult) -> None:
-        reason = _send_blocker(config_result, state, options)
-        if reason:
-            _skip(result, reason)
-            return
-        from interview_mailcheck.checks.smtp import SendTestOptions, preflight, walk
-
-        smtp_options = SendTestOptions(
-            to=options.to,
-            login_only=not options.send,
-            timeout=options.timeout,
-            cafile=options.cafile,
-        )
-        missing = preflight(config_result.config, smtp_options)
-        if missing is not None:
-            result.findings = [missing]
-            result.cases = [Case("recipient", [missing])]
-            return
-        outcome = walk(config_result.config, smtp_options)
-        result.findings = outcome.findings
-        run.extra_sections.append(Section("steps", "SMTP steps", outcome.steps))
-        by_step: dict[str, list[Finding]] = {}
-        for finding in outcome.findings:
-            by_step.setdefault(str(finding.context.get("step")), []).append(finding)
-        result.cases = [
-            Case(
-                step["step"],
-                by_step.get(step["step"], []),
-                "not reached" if step["status"] == "skipped" else "",
-            )
-            for step in outcome.steps
-        ]
-
-    def django_section(result: SectionResult) -> None:
-        if not options.settings_module:
-            _skip(result, "no --settings: pass the app's settings module to check its data")
-            return
-        from interview_mailcheck.commands.session import ProjectOptions, sessions_report
-        from interview_mailcheck.values import parse_when
-
-        project = ProjectOptions(options.settings_module, options.pythonpath)
-        report = sessions_report(
-            project, since=parse_when("now", end_of_day=False), until=None, limit=None, strict=False
-        )
-        result.findings = report.findings
-        run.counters.update(report.counters)
-        by_interview: dict[str, list[Finding]] = {}
-        for finding in report.findings:
-            key = finding.context.get("interview_id")
-            name = f"interview {key}" if key else "link template"
-            by_interview.setdefault(name, []).append(finding)
-        checked = report.counters.get("checked", 0)
-        result.cases = [Case(name, found) for name, found in by_interview.items()] or [
-            Case(f"upcoming interviews ({checked} checked)")
-        ]
-
-    for name, section in (
-        ("config", config_section),
-        ("dns", dns_section),
-        ("send-test", send_section),
-        ("django", django_section),
-    ):
-        run.sections.append(_timed(name, section))
-    for result in run.sections:
-        if result.status == "skipped":
-            result.cases = [Case(result.name, [], result.reason)]
-    findings = [finding for result in run.sections for finding in result.findings]
-    report = Report(
-        command="doctor",
-        findings=findings,
-        headline=f"{describe_target(config_result.config)}; {_sections_line(run)}",
+    section("config", lambda: Report("config", config_result.runs))
+    dns = section("dns", lambda: _dns(config_result, options))
+    unresolvable = any(finding.id == HOST_NO_ADDRESS.id for finding in dns.iter_findings())
+    section("send-test", lambda: _send_test(config_result, options, unresolvable))
+    django = section("django", lambda: _django(module, options))
+    return Report(
+        "doctor",
+        parts=parts,
+        headline=f"{describe_target(config_result.config)}; "
+        + ", ".join(f"{part.name} {part.status}" for part in parts),
         sections=[
-            Section("sections", "Sections", [result.row() for result in run.sections], True),
-            Section("settings", "Settings (what the app sees)", _settings_rows(config_result)),
-            *run.extra_sections,
+            Section("sections", "Sections", [_row(part) for part in parts], True),
+            settings_section(config_result),
+            *[
+                section._replace(key=key, title=title)
+                for part in parts
+                for section in part.sections
+                for key, title in _SHOWN.get((part.name, section.key), ())
+            ],
         ],
         strict=options.strict,
         verdict="Invitation emails are ready to go out: every section passed.",
-        counters=run.counters,
+        counters=dict(django.counters),
     )
-    return report, run
 
 
-def _send_blocker(
-    config_result: ConfigResult, state: dict[str, Any], options: DoctorOptions
-) -> str:
-    config = config_result.config
-    if backend_kind(config.backend) == "api":
-        return f"EMAIL_BACKEND {config.backend} sends through an HTTP API, not SMTP"
-    if any(finding.level == Level.ERROR for finding in config_result.findings):
-        return "the configuration has errors (see the config section)"
-    if state.get("host_unresolvable"):
-        return f"EMAIL_HOST {config.host} has no address (see the dns section)"
-    return ""
+_SHOWN: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("dns", "records"): (("dns_records", "Records read"),),
+    ("send-test", "steps"): (("steps", "SMTP steps"),),
+}
+"""The sections of the parts that doctor shows, under their key and title in its report."""
 
 
-def _settings_rows(result: ConfigResult) -> list[dict[str, str]]:
-    if result.config.settings.django is not None:
-        from interview_mailcheck.checks.django import settings_rows as django_rows
+def _row(part: Report) -> dict[str, Any]:
+    summary = part.summary()
+    return {
+        "section": part.name,
+        "status": part.status,
+        "duration_ms": part.duration_ms,
+        "errors": summary["errors"],
+        "warnings": summary["warnings"],
+        "infos": summary["infos"],
+        "reason": part.skipped,
+    }
 
-        return django_rows(result.config.settings)
-    return settings_rows(result.config)
+
+def app_settings_module(option: str | None, pythonpath: Path | None) -> str | None:
+    """The app's settings module as session and sessions find it, or None when none is set."""
+    from interview_mailcheck.adapters.pyproject import read_tool_table
+    from interview_mailcheck.interviews import find_settings_module
+
+    return find_settings_module(option, read_tool_table(pythonpath or Path.cwd()), os.environ)
 
 
-def _sections_line(run: DoctorRun) -> str:
-    return ", ".join(f"{result.name} {result.status}" for result in run.sections)
+def _dns(config_result: ConfigResult, options: DoctorOptions) -> Report:
+    from interview_mailcheck.commands.dns import build_report, dns_client
+
+    target = target_for(config_result.config)
+    if target.empty:
+        return Report(
+            "dns",
+            skipped=f"nothing to look up: {target.domain_source} and {target.host_note}",
+        )
+    client = dns_client(config_result.config, options.nameservers, options.timeout)
+    return build_report(target, client)
+
+
+def _send_test(config_result: ConfigResult, options: DoctorOptions, unresolvable: bool) -> Report:
+    from interview_mailcheck.checks.smtp import SendTestOptions
+    from interview_mailcheck.commands.send_test import smtp_part
+
+    smtp_options = SendTestOptions(
+        to=options.to, login_only=not options.send, timeout=options.timeout, cafile=options.cafile
+    )
+    runs, sections, skipped = smtp_part(config_result, smtp_options, host_unresolvable=unresolvable)
+    if skipped:
+        return Report("send-test", skipped=skipped)
+    return Report("send-test", runs, sections=sections)
+
+
+def _django(module: str | None, options: DoctorOptions) -> Report:
+    if module is None:
+        return Report(
+            "django",
+            skipped="no --settings: pass the app's settings module to check its data",
+        )
+    from interview_mailcheck.commands.session import ProjectOptions, sessions_report
+    from interview_mailcheck.values import parse_when
+
+    project = ProjectOptions(module, options.pythonpath)
+    return sessions_report(
+        project, since=parse_when("now"), until=None, limit=None, strict=options.strict
+    )

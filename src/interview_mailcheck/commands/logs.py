@@ -5,7 +5,7 @@ from __future__ import annotations
 from interview_mailcheck.adapters.logfile import describe, read_blocks
 from interview_mailcheck.checks.logs import DEFAULT_LIMIT, check_log, check_reading
 from interview_mailcheck.logscan import Tally, read_events
-from interview_mailcheck.report import Report, Section
+from interview_mailcheck.report import CheckRun, Report, Section
 from interview_mailcheck.values import When
 
 
@@ -16,7 +16,7 @@ def logs_report(
     events = read_events(read_blocks(source), tally, since.moment if since else None)
     result = check_log(events, limit)
     since_text = since.text if since else None
-    findings = result.findings + check_reading(tally, result, since_text)
+    reading = check_reading(tally, result, since_text)
     counts = result.counters
     listed = len(result.rows)
     headline = (
@@ -28,8 +28,8 @@ def logs_report(
         + (f" (the first {listed:,} listed)" if listed < counts["interviews"] else "")
     )
     return Report(
-        command="logs",
-        findings=findings,
+        "logs",
+        [CheckRun("interviews", result.findings), CheckRun("reading", reading)],
         headline=headline,
         sections=[Section("interviews", "Interviews", result.rows, always_shown=True)],
         strict=strict,

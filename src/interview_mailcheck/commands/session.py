@@ -6,6 +6,7 @@ checks/session.py over each, and build the report. No .env is needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from interview_mailcheck.interviews import (
     resolve_layout,
     settings_module,
 )
-from interview_mailcheck.report import Report, Section
+from interview_mailcheck.report import CheckRun, Recorder, Report, Section
 from interview_mailcheck.values import When
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -78,14 +79,14 @@ def session_report(
         f"{reader.project.settings_module}"
     )
     if record is None:
-        findings = [
-            NOT_FOUND.finding(
-                layout.interview_model, model=layout.interview_model, interview_id=interview_id
-            ),
-            *how_read,
-        ]
-        return Report("session", findings, headline=headline, strict=strict)
-    findings = how_read + check_record(record, layout)
+        missing = NOT_FOUND.finding(
+            layout.interview_model, model=layout.interview_model, interview_id=interview_id
+        )
+        runs = [CheckRun("interview", [missing]), *how_read]
+        return Report("session", runs, headline=headline, strict=strict)
+    recorder = Recorder()
+    recorder.runs += how_read
+    recorder.run("interview", lambda: check_record(record, layout))
     link = build_link(layout.link_template, record)
     status_text = None
     if check_link and link:
@@ -93,12 +94,12 @@ def session_report(
 
         status = fetch(link)
         status_text = status.describe()
-        findings += check_link_status(link, status.status, status.reason)
-    findings += check_link_template(layout.link_template)
+        recorder.run("link", lambda: check_link_status(link, status.status, status.reason))
+    recorder.run("link template", lambda: check_link_template(layout.link_template))
     rows = invitation_rows(record, layout, reader.project, link, status_text, check_link)
     return Report(
         "session",
-        findings,
+        recorder.runs,
         headline=headline,
         sections=[Section("interview", "The interview and its invitation", rows, True)],
         strict=strict,
@@ -115,13 +116,15 @@ def sessions_report(
 ) -> Report:
     """Every interview (or a window): one streamed query, the same checks, findings tagged."""
     reader, layout = open_project(options)
-    findings: list[Finding] = check_link_template(layout.link_template)
+    recorder = Recorder()
+    recorder.run("link template", lambda: check_link_template(layout.link_template))
     checks = InterviewChecks(layout)
     with reader.read_only():
         rows = reader.many(since.moment if since else None, until.moment if until else None, limit)
-        findings += checks.audit(rows, reader.display_id)
-    findings += read_note(reader)
+        interviews = by_interview(checks.audit(rows, reader.display_id))
     checked = checks.checked
+    recorder.runs += interviews or [CheckRun(f"interviews ({checked} checked)")]
+    recorder.runs += read_note(reader)
     window = "".join(
         (
             f" from {since.text}" if since else "",
@@ -132,7 +135,7 @@ def sessions_report(
     noun = "interview" if checked == 1 else "interviews"
     return Report(
         "sessions",
-        findings,
+        recorder.runs,
         headline=(
             f"{checked} {noun}{window} in {reader.database} (read-only), settings "
             f"{reader.project.settings_module}"
@@ -142,10 +145,23 @@ def sessions_report(
     )
 
 
-def read_note(reader: Any) -> list[Finding]:
+def read_note(reader: Any) -> list[CheckRun]:
     """session.I001 when the database was read from a private copy, not in place."""
     note = reader.read_only_note
-    return [READ_FROM_A_COPY.finding(reader.database, note=note)] if note else []
+    return (
+        [CheckRun("read", [READ_FROM_A_COPY.finding(reader.database, note=note)])] if note else []
+    )
+
+
+def by_interview(findings: Iterable[Finding]) -> list[CheckRun]:
+    """One recorded check per interview with findings (the audit yields them together)."""
+    runs: list[CheckRun] = []
+    for finding in findings:
+        name = f"interview {finding.context.get('interview_id')}"
+        if not runs or runs[-1].name != name:
+            runs.append(CheckRun(name))
+        runs[-1].findings.append(finding)
+    return runs
 
 
 # --- What the invitation would contain ------------------------------------------------------

@@ -30,6 +30,7 @@ RENDERERS: dict[str, str] = {
     "text": "interview_mailcheck.render.text",
     "json": "interview_mailcheck.render.json",
     "github": "interview_mailcheck.render.github",
+    "junit": "interview_mailcheck.render.junit",
 }
 
 

@@ -1,0 +1,257 @@
+"""The Typer app and what every command shares: the usage errors, the run, the output.
+
+Three guards sit here because every command needs them, and nothing else does:
+- the run's secrets are collected before any of the user's code runs (`collect_secrets`);
+- while a command runs, `sys.stdout` is stderr: whatever the user's code (a settings module)
+  prints cannot corrupt the one document mailcheck writes to the real stdout at the end;
+- every error becomes one line on stderr and its exit code; only mailcheck's own bugs are 3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, NamedTuple, NoReturn
+
+import typer
+from typer._click import exceptions as click_errors
+from typer.core import TyperGroup
+
+from interview_mailcheck import options, secrets
+from interview_mailcheck.errors import MailcheckError
+from interview_mailcheck.exitcodes import ExitCode
+from interview_mailcheck.inert import escape_controls
+
+ISSUES_URL = "https://github.com/interview-mailcheck/interview-mailcheck/issues"
+INTERRUPTED = 130
+
+
+def stderr_line(message: str) -> None:
+    """One line for people on stderr: masked, control characters made visible."""
+    text = escape_controls(secrets.mask(message), keep_newlines=True)
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def internal_error(error: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        stderr_line("".join(traceback.format_exception(error)).rstrip())
+    stderr_line(
+        f"mailcheck: internal error ({type(error).__name__}): this is a bug in mailcheck; please "
+        f"report it at {ISSUES_URL}"
+        + ("" if debug else " (run again with --debug for the traceback)")
+    )
+
+
+class MailcheckGroup(TyperGroup):
+    """Click's errors as mailcheck's: one line, `mailcheck: error: ...`, exit 2, never a box."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_errors.NoArgsIsHelpError as error:
+            sys.stderr.write(error.format_message() + "\n")
+            code = ExitCode.USAGE
+        except options.OptionError as error:
+            stderr_line(f"mailcheck: error: {' '.join(error.format_message().split())}")
+            code = ExitCode.USAGE
+        except click_errors.UsageError as error:
+            where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+            message = " ".join(error.format_message().split())
+            stderr_line(f"mailcheck: error: {message[:1].lower()}{message[1:]}{where}")
+            code = ExitCode.USAGE
+        except click_errors.ClickException as error:
+            stderr_line(f"mailcheck: error: {error.format_message()}")
+            code = error.exit_code
+        except typer.Abort:
+            stderr_line("mailcheck: interrupted")
+            code = INTERRUPTED
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+APP_SETTINGS: dict[str, Any] = {
+    "name": "mailcheck",
+    "cls": MailcheckGroup,
+    "help": (
+        "Will the interview invitation emails go out? mailcheck checks a Django app's email "
+        "settings, SMTP server and data, and says exactly what to fix.\n\n"
+        "Exit codes: 0 no errors, 1 errors found (or warnings with --strict), "
+        "2 usage error or unreadable input, 3 mailcheck itself failed."
+    ),
+    "no_args_is_help": True,
+    "add_completion": True,
+    # Locals can hold the SMTP password: never show them in a traceback.
+    "pretty_exceptions_show_locals": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+}
+app = typer.Typer(**APP_SETTINGS)
+
+
+# --- Running a command ----------------------------------------------------------------------
+
+
+class Output(NamedTuple):
+    format: str = "text"
+    verbose: bool = False
+    debug: bool = False
+    path: Path | None = None
+    """--output: the file to write the report to, instead of stdout."""
+    junit: Path | None = None
+    """doctor's --junit: a JUnit file written besides."""
+
+
+def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation
+    )
+
+
+OUTPUT_PARAMETERS = (
+    _parameter("output_format", options.Format, options.OutputFormat.text),
+    _parameter("as_json", options.Json, False),
+    _parameter("output_file", options.Output, None),
+    _parameter("verbose", options.Verbose, False),
+    _parameter("strict", options.Strict, False),
+    _parameter("debug", options.Debug, False),
+)
+
+
+def reporting(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command that reports the options every such command takes, the same everywhere:
+    --format, --json, --output, -v, --strict, --debug. The command receives them as
+    `out: Output` and `strict: bool`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name not in ("out", "strict")]
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        output_format, as_json = values.pop("output_format"), values.pop("as_json")
+        out = Output(
+            "json" if as_json else output_format.value,
+            values.pop("verbose"),
+            values.pop("debug"),
+            values.pop("output_file"),
+        )
+        command(out=out, strict=values.pop("strict"), **values)
+
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own, *OUTPUT_PARAMETERS]
+    )
+    return wrapper
+
+
+@contextlib.contextmanager
+def guarded(debug: bool) -> Iterator[None]:
+    """The command's errors as exit codes: the project's errors are usage errors (2), an
+    interrupt 130, anything else a bug in mailcheck (3)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except MailcheckError as error:
+        stderr_line(f"mailcheck: error: {error}")
+        raise typer.Exit(ExitCode.USAGE) from None
+    except KeyboardInterrupt:
+        stderr_line("mailcheck: interrupted")
+        raise typer.Exit(INTERRUPTED) from None
+    except SystemExit as error:
+        # Nothing of mailcheck's exits from inside a command: this came from the user's code.
+        stderr_line(
+            f"mailcheck: error: the project's code called sys.exit({error.code!r}) while "
+            "mailcheck was running"
+        )
+        raise typer.Exit(ExitCode.USAGE) from None
+    except Exception as error:
+        internal_error(error, debug)
+        raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def run(
+    build: Callable[[], Any],
+    out: Output,
+    *,
+    env_file: Path | None = None,
+    pythonpath: Path | None = None,
+) -> NoReturn:
+    """Collect the secrets, build the report with stdout diverted, render it, exit."""
+    from interview_mailcheck.render import RenderOptions, get_renderer, terminal, write, write_file
+
+    stdout = sys.stdout
+    on_terminal = out.format == "text" and out.path is None
+    color, width = terminal(stdout) if on_terminal else (False, 100)
+    with guarded(out.debug):
+        from interview_mailcheck.commands.inputs import collect_secrets
+
+        collect_secrets(env_file, pythonpath, os.environ)
+        with contextlib.redirect_stdout(sys.stderr):
+            report = build()
+        text = get_renderer(out.format)(report, RenderOptions(out.verbose, color, width))
+        if out.junit is not None:
+            junit = get_renderer("junit")(report, RenderOptions(out.verbose))
+            write_file(out.junit, junit, "JUnit file")
+        if out.path is not None:
+            write_file(out.path, text, "report file")
+        else:
+            write(stdout, text)
+    raise typer.Exit(report.exit_code)
+
+
+def run_plain(body: Callable[[IO[str]], int], debug: bool = False) -> NoReturn:
+    """A command that writes its own lines (explain, checks, demo) to the real stdout."""
+    stdout = sys.stdout
+    with guarded(debug), contextlib.redirect_stdout(sys.stderr):
+        code = body(stdout)
+    raise typer.Exit(code)
+
+
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app to run for this command line: only the command being run, when it names one.
+
+    Typer converts the options of every registered command at start-up (about 12 ms for all of
+    them); a run needs just one. Help, completion and anything unusual get the whole app.
+    """
+    if len(argv) < 2 or os.environ.get("_MAILCHECK_COMPLETE"):
+        return app
+    chosen = [
+        info
+        for info in app.registered_commands
+        if info.callback is not None
+        and (info.name or typer.main.get_command_name(info.callback.__name__)) == argv[1]
+    ]
+    if not chosen:
+        return app
+    slim = typer.Typer(**APP_SETTINGS)
+    slim.registered_callback = app.registered_callback
+    slim.registered_commands = chosen
+    return slim
+
+
+def main() -> None:
+    """The console script: run the app, and make sure no Python traceback escapes."""
+    with contextlib.suppress(AttributeError):
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    try:
+        app_for(sys.argv)(prog_name="mailcheck")
+    except SystemExit:
+        raise
+    except Exception as error:  # an exception outside any command, e.g. in option parsing
+        internal_error(error, bool(os.environ.get("MAILCHECK_DEBUG") or "--debug" in sys.argv))
+        sys.exit(ExitCode.INTERNAL)

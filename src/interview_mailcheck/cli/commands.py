@@ -1,0 +1,459 @@
+"""The commands: each parses its options (declared in options.py), calls its command module
+(commands/), and leaves rendering and the exit status to `run` (cli/app.py). Nothing more."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from interview_mailcheck import __version__, options
+from interview_mailcheck.cli.app import Output, app, reporting, run, run_plain
+from interview_mailcheck.errors import InputError
+from interview_mailcheck.exitcodes import ExitCode
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"mailcheck {__version__}\n")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Will the interview invitation emails go out?"""
+
+
+@app.command()
+@reporting
+def config(
+    env_file: options.EnvFile = None,
+    settings: options.CheckSettings = None,
+    pythonpath: options.PythonPath = None,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Check the email settings offline: backend, host, port and TLS mode, credentials, sender.
+
+    Reads the settings the app would see with load_dotenv(): the process environment wins over
+    the .env file. With --settings, checks the values Django resolves from that settings module
+    instead, and warns where the .env file says otherwise. Never prints the password, only
+    whether it is set and its length.
+
+    Example: mailcheck config --env-file .env.example
+    """
+    from interview_mailcheck.commands.config import config_report
+
+    run(
+        lambda: config_report(
+            env_file, strict=strict, settings_module=settings, pythonpath=pythonpath
+        ),
+        out,
+        env_file=env_file,
+        pythonpath=pythonpath,
+    )
+
+
+@app.command()
+def explain(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A finding id, e.g. config.E001.")],
+    debug: options.Debug = False,
+) -> None:
+    """Print the full explanation and fix for a finding id.
+
+    Example: mailcheck explain config.E012
+    """
+    from interview_mailcheck.catalog import close_ids, find_rule
+
+    def body(out: IO[str]) -> int:
+        rule = find_rule(rule_id)
+        if rule is None:
+            suggestions = close_ids(rule_id)
+            hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+            raise InputError(
+                f"unknown finding id {rule_id!r}{hint}; `mailcheck checks` lists them all"
+            )
+        fix = f"\nFix: {rule.hint}\n" if rule.hint else ""
+        out.write(f"{rule.id} ({rule.level.label}): {rule.title}\n\n{rule.explanation}\n{fix}")
+        return ExitCode.OK
+
+    run_plain(body, debug)
+
+
+@app.command()
+def checks(
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            metavar="TAG",
+            help="Only the checks with this tag or area (config, smtp, dns, session, django, "
+            "logs, network, database, expensive, transport, credentials...); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    json: options.Json = False,
+    debug: options.Debug = False,
+) -> None:
+    """List every check, and every finding id it can report with its level and title.
+
+    Example: mailcheck checks --tag dns
+    """
+    from interview_mailcheck.catalog import catalogue
+
+    def body(out: IO[str]) -> int:
+        out.write(catalogue(tuple(tag or ()), as_json=json))
+        return ExitCode.OK
+
+    run_plain(body, debug)
+
+
+@app.command("send-test")
+@reporting
+def send_test(
+    to: options.Recipient = None,
+    login_only: Annotated[
+        bool, typer.Option("--login-only", help="Stop after the login; send nothing.")
+    ] = False,
+    timeout: options.Timeout = None,
+    cafile: options.Cafile = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Do not verify the server certificate (debugging only)."),
+    ] = False,
+    allow_plaintext_auth: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plaintext-auth",
+            help="Allow the login over an unencrypted connection (local test relays only).",
+        ),
+    ] = False,
+    env_file: options.EnvFile = None,
+    settings: options.CheckSettings = None,
+    pythonpath: options.PythonPath = None,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Walk the live SMTP path step by step and say where and why it fails.
+
+    Runs the offline config checks first (their errors stop it before any connection), then:
+    resolve EMAIL_HOST, connect, TLS (implicit or STARTTLS), verify the certificate, log in,
+    and send one test message to --to (default: EMAIL_HOST_USER, i.e. to yourself). Each step
+    is a check with its duration; -v shows the SMTP dialogue with the credentials masked.
+
+    Example: mailcheck send-test --login-only --timeout 5
+    """
+    from interview_mailcheck.checks.smtp import SendTestOptions
+    from interview_mailcheck.commands.send_test import send_test_report
+
+    smtp_options = SendTestOptions(
+        to=to,
+        login_only=login_only,
+        timeout=timeout,
+        cafile=str(cafile) if cafile else None,
+        insecure=insecure,
+        allow_plaintext_auth=allow_plaintext_auth,
+    )
+    run(
+        lambda: send_test_report(
+            env_file, smtp_options, strict=strict, settings_module=settings, pythonpath=pythonpath
+        ),
+        out,
+        env_file=env_file,
+        pythonpath=pythonpath,
+    )
+
+
+@app.command()
+@reporting
+def dns(
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help="The sending domain to check (default: the domain of DEFAULT_FROM_EMAIL).",
+            show_default=False,
+        ),
+    ] = None,
+    nameserver: options.Nameserver = None,
+    timeout: options.Timeout = None,
+    env_file: options.EnvFile = None,
+    settings: options.CheckSettings = None,
+    pythonpath: options.PythonPath = None,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Check the DNS records that decide whether invitations are delivered or junked.
+
+    For the sending domain (DEFAULT_FROM_EMAIL's, or --domain): it exists, MX, SPF (one record,
+    at most 10 lookups, authorises the provider of EMAIL_HOST) and DMARC; for EMAIL_HOST: an
+    A or AAAA record. -v shows every record read.
+
+    Example: mailcheck dns --domain example.com --nameserver 1.1.1.1 -v
+    """
+    from interview_mailcheck.commands.dns import dns_report
+
+    run(
+        lambda: dns_report(
+            env_file,
+            domain=domain,
+            nameservers=nameservers(nameserver),
+            timeout=timeout,
+            strict=strict,
+            settings_module=settings,
+            pythonpath=pythonpath,
+        ),
+        out,
+        env_file=env_file,
+        pythonpath=pythonpath,
+    )
+
+
+def nameservers(texts: list[str] | None) -> list[Any]:
+    from interview_mailcheck.dnsdata import parse_nameserver
+
+    return [parse_nameserver(text) for text in texts or ()]
+
+
+# --- The app's data, through Django ----------------------------------------------------------
+
+
+def _project_options(
+    settings: str | None,
+    pythonpath: Path | None,
+    interview_model: str | None,
+    session_model: str | None,
+    field: list[str] | None,
+    link_template: str | None,
+) -> Any:
+    from interview_mailcheck.commands.session import ProjectOptions
+
+    return ProjectOptions(
+        settings, pythonpath, interview_model, session_model, tuple(field or ()), link_template
+    )
+
+
+@app.command()
+@reporting
+def session(
+    interview_id: Annotated[
+        str, typer.Argument(metavar="INTERVIEW_ID", help="The interview's primary key (a UUID).")
+    ],
+    settings: options.AppSettings = None,
+    pythonpath: options.PythonPath = None,
+    check_link: Annotated[
+        bool, typer.Option("--check-link", help="Fetch the interview link and report its status.")
+    ] = False,
+    interview_model: options.InterviewModel = None,
+    session_model: options.SessionModel = None,
+    field: options.Field = None,
+    link_template: options.LinkTemplate = None,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Walk one interview's chain, read-only: the Interview, its session_key, the
+    InterviewSession, the candidate's email, the link, and what the invitation would contain.
+
+    Needs no .env: it reads the app's database through the app's own Django settings.
+
+    Example: mailcheck session 6f1c2a3e-0001-4c8e-9a51-2b7d3e4f5a60 --settings mysite.settings
+    """
+    from interview_mailcheck.commands.session import session_report
+
+    project = _project_options(
+        settings, pythonpath, interview_model, session_model, field, link_template
+    )
+    run(
+        lambda: session_report(interview_id, project, check_link=check_link, strict=strict),
+        out,
+        pythonpath=pythonpath,
+    )
+
+
+@app.command()
+@reporting
+def sessions(
+    settings: options.AppSettings = None,
+    pythonpath: options.PythonPath = None,
+    since: options.Since = None,
+    until: options.Until = None,
+    limit: Annotated[
+        int | None, options.count_option("--limit", "Check at most N interviews.", minimum=1)
+    ] = None,
+    interview_model: options.InterviewModel = None,
+    session_model: options.SessionModel = None,
+    field: options.Field = None,
+    link_template: options.LinkTemplate = None,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Run the session checks over every interview (or a window of them), read-only, in one
+    streamed query: for a nightly or CI audit. Findings carry the interview id.
+
+    Example: mailcheck sessions --settings mysite.settings --since today --json
+    """
+    from interview_mailcheck.commands.session import sessions_report
+
+    project = _project_options(
+        settings, pythonpath, interview_model, session_model, field, link_template
+    )
+    run(
+        lambda: sessions_report(project, since=since, until=until, limit=limit, strict=strict),
+        out,
+        pythonpath=pythonpath,
+    )
+
+
+@app.command()
+@reporting
+def doctor(
+    settings_module: options.AppSettings = None,
+    pythonpath: options.PythonPath = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Send the test message (default: log in only).")
+    ] = False,
+    to: options.Recipient = None,
+    timeout: options.Timeout = None,
+    nameserver: options.Nameserver = None,
+    cafile: options.Cafile = None,
+    only: Annotated[
+        list[str] | None,
+        options.sections_option(
+            "--only", "Run only this section: config, dns, send-test, django (repeatable)."
+        ),
+    ] = None,
+    skip: Annotated[
+        list[str] | None,
+        options.sections_option("--skip", "Leave this section out (repeatable)."),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            metavar="PATH",
+            help="Also write a JUnit XML report (a suite per section, a case per check), "
+            "besides the report on stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    env_file: options.EnvFile = None,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Run every check that applies, in one report: the CI preflight.
+
+    Sections, fast ones first: config, dns, send-test (login only unless --send), and, when
+    the app's settings module is known (--settings, $DJANGO_SETTINGS_MODULE or
+    [tool.mailcheck]), the app's Django settings and an audit of upcoming interviews. A section
+    that cannot run because of an earlier one, or that --only/--skip leave out, is reported as
+    skipped with the reason.
+
+    Example: mailcheck doctor --format github --junit mailcheck.xml
+    """
+    from interview_mailcheck.commands.doctor import DoctorOptions
+    from interview_mailcheck.commands.doctor import doctor as run_doctor
+
+    doctor_options = DoctorOptions(
+        env_file=env_file,
+        settings_module=settings_module,
+        pythonpath=pythonpath,
+        send=send,
+        to=to,
+        timeout=timeout,
+        nameservers=tuple(nameservers(nameserver)),
+        cafile=str(cafile) if cafile else None,
+        strict=strict,
+        only=tuple(only or ()),
+        skip=tuple(skip or ()),
+    )
+    run(
+        lambda: run_doctor(doctor_options),
+        out._replace(junit=junit),
+        env_file=env_file,
+        pythonpath=pythonpath,
+    )
+
+
+@app.command()
+@reporting
+def logs(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|-",
+            help="The app's log: a file (plain or gzip-compressed), or - for standard input.",
+            show_default=False,
+        ),
+    ],
+    since: options.Since = None,
+    limit: Annotated[
+        int,
+        options.count_option(
+            "--limit", "List at most this many interviews (0: all); the rest are counted."
+        ),
+    ] = 1000,
+    *,
+    out: Output,
+    strict: bool,
+) -> None:
+    """Read the app's own log: per interview, was the invitation sent, to whom, or why not.
+
+    Finds the app's lines (session created, email sent, sending failed, [EMAIL NOT SENT]) and
+    smtplib's exceptions whatever precedes them, explains each failure with the provider's
+    reply table, and streams any size of log in constant memory.
+
+    Example: mailcheck logs /var/log/interviews/app.log.gz --since 2024-11-26
+    """
+    from interview_mailcheck.commands.logs import logs_report
+
+    run(lambda: logs_report(source, since=since, limit=limit, strict=strict), out)
+
+
+@app.command()
+def demo(
+    example: Annotated[
+        Path | None,
+        typer.Option(
+            "--example",
+            metavar="DIR",
+            help="The example Django project (default: ./examples/interview_site).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: options.Debug = False,
+) -> None:
+    """Show the whole tool at work, with no account and no network.
+
+    Runs config on the bundled .env.example, starts a loopback SMTP server that behaves like
+    Gmail (STARTTLS, a throwaway CA, Gmail's 535-5.7.8 for a wrong password), runs send-test
+    with the right App Password and with a wrong one, then session and sessions on a copy of
+    the example Django project. Stops and removes everything it started. Needs the demo extra:
+    pip install 'interview-mailcheck[demo]'.
+
+    Example: mailcheck demo
+    """
+    from interview_mailcheck.render import terminal
+
+    color, width = terminal(sys.stdout)
+
+    def body(out: IO[str]) -> int:
+        from interview_mailcheck.commands.demo import show_demo
+
+        return show_demo(example, out, color=color, width=width)
+
+    run_plain(body, debug)
