@@ -18,6 +18,9 @@ from interview_mailcheck.errors import InputError
 DEFAULT_TIMEOUT = 10.0
 """Seconds mailcheck waits for any one answer from a server when neither --timeout nor
 EMAIL_TIMEOUT says otherwise (an SMTP reply, a DNS answer, an IMAP response)."""
+QUICK_WAIT = 1.0
+"""Seconds a quick exchange may take: a diagnosis probe (does the port speak TLS? what does it
+greet with?), the QUIT after a failure. A server that answers at all answers these at once."""
 MAX_TIMEOUT = 600.0
 """Ten minutes: longer than any server takes to answer, short enough for a CI job."""
 TIMEOUT_RANGE = f"a number of seconds above 0 and at most {MAX_TIMEOUT:g}"

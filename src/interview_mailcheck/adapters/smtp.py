@@ -17,11 +17,16 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from interview_mailcheck import secrets
-from interview_mailcheck.errors import InputError
+from interview_mailcheck.adapters.tls import (
+    certificate_info,
+    decode_der,
+    tls_context,
+    tls_problem,
+    unverified_context,
+)
 from interview_mailcheck.smtp_session import (
     CertificateInfo,
     Reply,
@@ -29,13 +34,11 @@ from interview_mailcheck.smtp_session import (
     TlsInfo,
     Transcript,
 )
+from interview_mailcheck.values import QUICK_WAIT
 
 MAX_LINE = 2048
 """RFC 5321 allows 512 octets per reply line; be generous, but not endless."""
 MAX_REPLY_LINES = 256
-PROBE_WAIT = 1.0
-"""Seconds a diagnosis probe (does the port speak TLS? what does it greet with?) and the QUIT
-after a failure may take: a server that answers at all answers these at once."""
 AUTH_SUCCEEDED = 235
 
 
@@ -54,31 +57,6 @@ class Deadline:
         if remaining <= 0:
             raise SmtpProblem("timeout", "the time allowed for the whole test ran out")
         return min(self.step_timeout, remaining)
-
-
-def tls_context(cafile: str | None, insecure: bool) -> ssl.SSLContext:
-    """The system trust store (honours SSL_CERT_FILE and SSL_CERT_DIR), plus `cafile`."""
-    context = ssl.create_default_context()
-    if cafile:
-        try:
-            context.load_verify_locations(cafile=cafile)
-        except FileNotFoundError:
-            raise InputError(f"CA file not found: {cafile}") from None
-        except (ssl.SSLError, OSError, ValueError) as error:
-            raise InputError(
-                f"CA file is not a PEM certificate bundle: {cafile} ({error})"
-            ) from None
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _unverified_context() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 # --- The SMTP dialogue ---------------------------------------------------------------------
@@ -199,99 +177,6 @@ def _reply(code: int, message: bytes | str) -> Reply:
 
 
 # --- Certificates ------------------------------------------------------------------------
-
-
-_SHORT_NAMES = {
-    "commonName": "CN",
-    "organizationName": "O",
-    "organizationalUnitName": "OU",
-    "countryName": "C",
-    "localityName": "L",
-    "stateOrProvinceName": "ST",
-}
-
-
-def _name(entries: Any) -> str:
-    parts = []
-    for rdn in entries or ():
-        for key, value in rdn:
-            short = _SHORT_NAMES.get(key, key)
-            parts.append(f"{short}={value}")
-    return ", ".join(parts)
-
-
-def certificate_info(decoded: dict[str, Any]) -> CertificateInfo:
-    names = tuple(
-        value for kind, value in decoded.get("subjectAltName", ()) if kind in ("DNS", "IP Address")
-    )
-    if not names:
-        names = tuple(v for rdn in decoded.get("subject", ()) for k, v in rdn if k == "commonName")
-    return CertificateInfo(
-        subject=_name(decoded.get("subject")),
-        issuer=_name(decoded.get("issuer")),
-        not_after=str(decoded.get("notAfter", "")),
-        names=names,
-    )
-
-
-def decode_der(der: bytes) -> CertificateInfo | None:
-    """Decode a certificate that was not verified (for display only).
-
-    The standard library decodes only verified certificates, except through the test helper
-    `ssl._ssl._test_decode_cert`, which CPython has shipped since 3.2. If it is ever missing,
-    the certificate is simply not shown.
-    """
-    import os
-    import tempfile
-
-    decoder: Callable[[str], dict[str, Any]] | None = getattr(ssl._ssl, "_test_decode_cert", None)  # type: ignore[attr-defined]
-    if decoder is None:
-        return None
-    handle, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(ssl.DER_cert_to_PEM_cert(der))
-        return certificate_info(decoder(path))
-    except (ssl.SSLError, ValueError, OSError):
-        return None
-    finally:
-        os.unlink(path)
-
-
-_VERIFY_REASONS = {
-    18: "self_signed",
-    19: "self_signed",
-    20: "unknown_issuer",
-    21: "unknown_issuer",
-    2: "unknown_issuer",
-    10: "expired",
-    9: "not_yet_valid",
-    62: "hostname_mismatch",
-}
-
-
-def _certificate_problem(error: ssl.SSLCertVerificationError) -> SmtpProblem:
-    code = getattr(error, "verify_code", 0) or 0
-    message = getattr(error, "verify_message", "") or str(error)
-    reason = _VERIFY_REASONS.get(code, "other")
-    if reason == "other" and "hostname" in message.lower():
-        reason = "hostname_mismatch"
-    return SmtpProblem("certificate", message, data={"reason": reason, "verify_code": code})
-
-
-def _tls_problem(error: ssl.SSLError) -> SmtpProblem:
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return _certificate_problem(error)
-    reason = (getattr(error, "reason", "") or "").upper()
-    if reason in {
-        "WRONG_VERSION_NUMBER",
-        "UNKNOWN_PROTOCOL",
-        "HTTP_REQUEST",
-        "PACKET_LENGTH_TOO_LONG",
-        "RECORD_LAYER_FAILURE",
-    }:
-        return SmtpProblem("tls_plaintext_peer", f"the TLS handshake failed at once: {error}")
-    return SmtpProblem("tls_failed", f"the TLS handshake failed: {error}")
 
 
 # --- The client ----------------------------------------------------------------------------
@@ -417,7 +302,7 @@ class SmtpClient:
                 "tls_timeout", "the server did not answer the TLS handshake"
             ) from None
         except ssl.SSLError as error:
-            raise _tls_problem(error) from None
+            raise tls_problem(error) from None
         except OSError as error:
             raise SmtpProblem(
                 "disconnected", f"the connection broke during the TLS handshake: {error}"
@@ -569,12 +454,12 @@ class SmtpClient:
         return fetch_certificate(self.address, self.port, self.host, starttls, wait)
 
     def close(self, *, quit: bool = True) -> None:
-        """Say QUIT (waiting at most PROBE_WAIT for the answer) unless told not to, then
+        """Say QUIT (waiting at most QUICK_WAIT for the answer) unless told not to, then
         close; never raises."""
         smtp, self._smtp = self._smtp, None
         try:
             if quit and smtp is not None and smtp.sock is not None:
-                wait = min(PROBE_WAIT, self.deadline.remaining())
+                wait = min(QUICK_WAIT, self.deadline.remaining())
                 if wait > 0:
                     smtp._deadline = Deadline(wait, wait)
                     smtp.docmd("QUIT")
@@ -608,11 +493,11 @@ def probe_tls(address: str, port: int, host: str, wait: float) -> bool:
     try:
         with socket.create_connection((address, port), timeout=wait) as sock:
             sock.settimeout(wait)
-            _unverified_context().wrap_socket(sock, server_hostname=host).close()
+            unverified_context().wrap_socket(sock, server_hostname=host).close()
             return True
     except ssl.SSLError as error:
         # An alert from a TLS server still proves TLS; plain text does not.
-        return _tls_problem(error).kind != "tls_plaintext_peer"
+        return tls_problem(error).kind != "tls_plaintext_peer"
     except OSError:
         return False
 
@@ -623,7 +508,7 @@ def fetch_certificate(
     """The server's certificate, fetched WITHOUT verification, for display only."""
     client = SmtpClient(host, port, timeout=wait, budget=wait * 2)
     client.addresses = [(socket.AF_INET6 if ":" in address else socket.AF_INET, address)]
-    client.context = _unverified_context()
+    client.context = unverified_context()
     try:
         client.connect()
         if starttls:

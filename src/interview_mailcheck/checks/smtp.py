@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from interview_mailcheck.checks.smtp_failures import PROBE_WAIT, Situation, explain
+from interview_mailcheck.checks.smtp_failures import Situation, explain
 from interview_mailcheck.checks.smtp_rules import (
     ACCEPTED,
     CERTIFICATE_VERIFIED,
@@ -44,7 +44,7 @@ from interview_mailcheck.providers import MODE_LABEL, classify_reply
 from interview_mailcheck.registry import check
 from interview_mailcheck.report import CheckRun
 from interview_mailcheck.smtp_session import Reply, SmtpProblem, SmtpSession, TlsInfo
-from interview_mailcheck.values import resolve_timeout
+from interview_mailcheck.values import QUICK_WAIT, resolve_timeout
 
 INFO = Level.INFO
 SILENT_KINDS = frozenset({"silent", "timeout", "tls_timeout", "connect_timeout"})
@@ -233,7 +233,7 @@ class _Walk:
                     timeout=self.timeout,
                     starttls=self.config.mode == "starttls",
                     probe=self.session,
-                    certificate_wait=max(min(self.timeout, self.session.remaining()), PROBE_WAIT),
+                    certificate_wait=max(min(self.timeout, self.session.remaining()), QUICK_WAIT),
                     sender=self.sender(),
                     recipient=self.recipient() or "",
                 )

@@ -44,9 +44,7 @@ from interview_mailcheck.checks.smtp_rules import (
 from interview_mailcheck.findings import Rule
 from interview_mailcheck.providers import classify_reply
 from interview_mailcheck.smtp_session import CertificateInfo, Reply, SmtpProblem
-
-PROBE_WAIT = 1.0
-"""Seconds a diagnosis probe may take: a server that answers at all answers it at once."""
+from interview_mailcheck.values import QUICK_WAIT
 
 
 class Probe(Protocol):
@@ -129,14 +127,14 @@ def _reply_code(situation: Situation, rule: Rule, subject: str) -> Verdict:
 
 def _banner(situation: Situation, rule: Rule, subject: str) -> Verdict:
     """What the port greets with, in plain text: it is a STARTTLS port."""
-    banner = situation.probe.probe_banner(PROBE_WAIT)
+    banner = situation.probe.probe_banner(QUICK_WAIT)
     shown = f" (it greets: {banner})" if banner else ""
     return Verdict(rule, subject, {"port": situation.port, "banner": shown}, {"banner": banner})
 
 
 def _tls_probe(situation: Situation, rule: Rule, subject: str) -> Verdict:
     """No greeting at all: an implicit-TLS port waits for the client's handshake."""
-    speaks_tls = situation.probe.probe_tls(PROBE_WAIT)
+    speaks_tls = situation.probe.probe_tls(QUICK_WAIT)
     if speaks_tls:
         rule, subject = NO_BANNER_IMPLICIT_TLS, "EMAIL_USE_SSL"
     fields = {"port": situation.port, "timeout": situation.timeout}

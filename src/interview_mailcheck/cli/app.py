@@ -134,28 +134,80 @@ OUTPUT_PARAMETERS = (
 )
 
 
-def reporting(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command that reports the options every such command takes, the same everywhere:
-    --format, --json, --output, -v, --strict, --debug. The command receives them as
-    `out: Output` and `strict: bool`."""
-    signature = inspect.signature(command, eval_str=True)
-    own = [p for p in signature.parameters.values() if p.name not in ("out", "strict")]
+def extended(
+    added: Sequence[inspect.Parameter],
+    given: tuple[str, ...],
+    make: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator that adds `added` to a command's options and hands the command, instead
+    of them, what `make` builds from their values (as the keyword arguments `given`)."""
 
-    @functools.wraps(command)
-    def wrapper(**values: Any) -> None:
-        output_format, as_json = values.pop("output_format"), values.pop("as_json")
-        out = Output(
-            "json" if as_json else output_format.value,
-            values.pop("verbose"),
-            values.pop("debug"),
-            values.pop("output_file"),
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command)
+        scope = getattr(command, "__globals__", {})
+        own = [
+            # Typer needs the Annotated objects, not their text; the given ones stay as text.
+            p.replace(annotation=eval(p.annotation, scope)) if isinstance(p.annotation, str) else p
+            for p in signature.parameters.values()
+            if p.name not in given
+        ]
+        names = [parameter.name for parameter in added]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            taken = {name: values.pop(name) for name in names}
+            command(**values, **make(taken))
+
+        keyword_only = [p for p in own if p.kind == inspect.Parameter.KEYWORD_ONLY]
+        ordinary = [p for p in own if p.kind != inspect.Parameter.KEYWORD_ONLY]
+        parameters = [*ordinary, *added, *keyword_only]
+        wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=parameters
         )
-        command(out=out, strict=values.pop("strict"), **values)
+        # Typer reads the type hints too: they must be those of the new signature.
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters if p.name not in given}
+        return wrapper
 
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*own, *OUTPUT_PARAMETERS]
+    return decorate
+
+
+def _output(values: dict[str, Any]) -> dict[str, Any]:
+    output_format = "json" if values["as_json"] else values["output_format"].value
+    out = Output(output_format, values["verbose"], values["debug"], values["output_file"])
+    return {"out": out, "strict": values["strict"]}
+
+
+reporting = extended(OUTPUT_PARAMETERS, ("out", "strict"), _output)
+"""The options every command that reports takes, the same everywhere: --format, --json,
+--output, -v, --strict, --debug; the command receives `out: Output` and `strict: bool`."""
+
+PROJECT_PARAMETERS = (
+    _parameter("settings", options.AppSettings, None),
+    _parameter("pythonpath", options.PythonPath, None),
+    _parameter("interview_model", options.InterviewModel, None),
+    _parameter("session_model", options.SessionModel, None),
+    _parameter("field", options.Field, None),
+    _parameter("link_template", options.LinkTemplate, None),
+)
+
+
+def _project(values: dict[str, Any]) -> dict[str, Any]:
+    from interview_mailcheck.commands.session import ProjectOptions
+
+    project = ProjectOptions(
+        values["settings"],
+        values["pythonpath"],
+        values["interview_model"],
+        values["session_model"],
+        tuple(values["field"] or ()),
+        values["link_template"],
     )
-    return wrapper
+    return {"project": project}
+
+
+reading_the_app = extended(PROJECT_PARAMETERS, ("project",), _project)
+"""Where the app's data is (--settings, --pythonpath) and how it is laid out (--interview-model,
+--session-model, --field, --link-template); the command receives `project: ProjectOptions`."""
 
 
 @contextlib.contextmanager

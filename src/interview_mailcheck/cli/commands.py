@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from interview_mailcheck import __version__, options
-from interview_mailcheck.cli.app import Output, app, reporting, run, run_plain
+from interview_mailcheck.cli.app import Output, app, reading_the_app, reporting, run, run_plain
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from interview_mailcheck.commands.session import ProjectOptions
 
 
 def _version(value: bool) -> None:
@@ -230,37 +233,18 @@ def nameservers(texts: list[str] | None) -> list[Any]:
 # --- The app's data, through Django ----------------------------------------------------------
 
 
-def _project_options(
-    settings: str | None,
-    pythonpath: Path | None,
-    interview_model: str | None,
-    session_model: str | None,
-    field: list[str] | None,
-    link_template: str | None,
-) -> Any:
-    from interview_mailcheck.commands.session import ProjectOptions
-
-    return ProjectOptions(
-        settings, pythonpath, interview_model, session_model, tuple(field or ()), link_template
-    )
-
-
 @app.command()
 @reporting
+@reading_the_app
 def session(
     interview_id: Annotated[
         str, typer.Argument(metavar="INTERVIEW_ID", help="The interview's primary key (a UUID).")
     ],
-    settings: options.AppSettings = None,
-    pythonpath: options.PythonPath = None,
     check_link: Annotated[
         bool, typer.Option("--check-link", help="Fetch the interview link and report its status.")
     ] = False,
-    interview_model: options.InterviewModel = None,
-    session_model: options.SessionModel = None,
-    field: options.Field = None,
-    link_template: options.LinkTemplate = None,
     *,
+    project: ProjectOptions,
     out: Output,
     strict: bool,
 ) -> None:
@@ -273,31 +257,24 @@ def session(
     """
     from interview_mailcheck.commands.session import session_report
 
-    project = _project_options(
-        settings, pythonpath, interview_model, session_model, field, link_template
-    )
     run(
         lambda: session_report(interview_id, project, check_link=check_link, strict=strict),
         out,
-        pythonpath=pythonpath,
+        pythonpath=project.pythonpath,
     )
 
 
 @app.command()
 @reporting
+@reading_the_app
 def sessions(
-    settings: options.AppSettings = None,
-    pythonpath: options.PythonPath = None,
     since: options.Since = None,
     until: options.Until = None,
     limit: Annotated[
         int | None, options.count_option("--limit", "Check at most N interviews.", minimum=1)
     ] = None,
-    interview_model: options.InterviewModel = None,
-    session_model: options.SessionModel = None,
-    field: options.Field = None,
-    link_template: options.LinkTemplate = None,
     *,
+    project: ProjectOptions,
     out: Output,
     strict: bool,
 ) -> None:
@@ -308,13 +285,10 @@ def sessions(
     """
     from interview_mailcheck.commands.session import sessions_report
 
-    project = _project_options(
-        settings, pythonpath, interview_model, session_model, field, link_template
-    )
     run(
         lambda: sessions_report(project, since=since, until=until, limit=limit, strict=strict),
         out,
-        pythonpath=pythonpath,
+        pythonpath=project.pythonpath,
     )
 
 

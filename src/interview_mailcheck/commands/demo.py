@@ -62,14 +62,18 @@ class DemoRun:
         return all(met for _, met in self.expectations)
 
 
+def installed(module: str) -> bool:
+    """Whether `module` can be imported here (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def require_extras() -> None:
-    try:
-        import aiosmtpd  # noqa: F401
-        import trustme  # noqa: F401
-    except ImportError:
+    if not all(installed(name) for name in ("aiosmtpd", "trustme")):
         raise InputError(
             "the demo needs its local SMTP server parts: pip install 'interview-mailcheck[demo]'"
-        ) from None
+        )
 
 
 def find_example(option: Path | None) -> Path | None:
@@ -226,9 +230,7 @@ def _django_part(
     if example is None:
         reason = "the example project (examples/interview_site) is not here: run from a clone"
     else:
-        try:
-            import django  # noqa: F401
-        except ImportError:
+        if not installed("django"):
             reason = "Django is not installed: pip install 'interview-mailcheck[demo]'"
     if reason:
         for title in titles:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from interview_mailcheck.checks.config import ConfigResult
-from interview_mailcheck.checks.dns import HOST_NO_ADDRESS, target_for
+from interview_mailcheck.checks.dns import target_for
+from interview_mailcheck.checks.dns_rules import HOST_NO_ADDRESS
 from interview_mailcheck.commands.config import analyse_settings, settings_section
 from interview_mailcheck.dnsdata import Nameserver
 from interview_mailcheck.mailconfig import describe_target
