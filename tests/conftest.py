@@ -45,6 +45,13 @@ class Run:
     def ids(self) -> list[str]:
         return sorted(finding["id"] for finding in self.json()["findings"])
 
+    def findings(self) -> list[str]:
+        """Each finding whole, in order: `<id> <level> <subject>: <message>`."""
+        return [
+            f"{f['id']} {f['level']} {f['subject']}: {f['message']}"
+            for f in self.json()["findings"]
+        ]
+
 
 RunCli = Callable[..., Run]
 

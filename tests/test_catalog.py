@@ -64,3 +64,28 @@ def test_checks_json(run_cli: RunCli) -> None:
     rows = run_cli("checks", "--json").json()
     assert {row["id"] for row in rows} == {rule.id for rule in all_rules()}
     assert {row["level"] for row in rows} == {"error", "warning", "info"}
+
+
+def test_checks_by_tag_lists_the_ids_of_those_checks(run_cli: RunCli) -> None:
+    dns = run_cli("checks", "--tag", "dns", "--json").json()
+    assert {row["id"].split(".")[0] for row in dns} == {"dns"}
+    assert {row["check"] for row in dns} == {
+        "dns.mx",
+        "dns.spf",
+        "dns.dmarc",
+        "dns.host_address",
+        "dns.unanswered",
+    }
+    credentials = run_cli("checks", "--tag", "credentials").stdout.splitlines()
+    assert "config.E010" in {line.split()[0] for line in credentials}
+    assert "config.E001" not in {line.split()[0] for line in credentials}
+    expensive = {
+        row["id"].split(".")[0] for row in run_cli("checks", "--tag", "expensive", "--json").json()
+    }
+    assert expensive == {"smtp", "dns", "session"}
+
+
+def test_checks_with_an_unknown_tag_is_a_usage_error(run_cli: RunCli) -> None:
+    result = run_cli("checks", "--tag", "nope")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("mailcheck: error: no check has the tag 'nope'; tags: ")

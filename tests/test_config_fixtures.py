@@ -1,6 +1,8 @@
 """Every .env file under tests/fixtures/env declares the findings and exit code it must produce.
 
-A new case is a new file: its first lines are `# expect: <ids>` and `# exit: <code>`.
+A new case is a new file: its first lines are `# expect: <ids>` and `# exit: <code>`, then
+one `# finding: <id> <level> <subject>: <message>` line per finding, in the order they are
+reported (`{path}` stands for the file's own path).
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ def expectations(path: Path) -> tuple[list[str], int]:
     expect = next(line for line in lines if line.startswith("# expect:"))
     exit_line = next(line for line in lines if line.startswith("# exit:"))
     return sorted(expect.split(":", 1)[1].split()), int(exit_line.split(":", 1)[1])
+
+
+def expected_findings(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        line.removeprefix("# finding: ").replace("{path}", str(path))
+        for line in lines
+        if line.startswith("# finding: ")
+    ]
 
 
 CASES = sorted(ENV_FIXTURES.glob("*.env"))
@@ -35,6 +46,7 @@ def test_fixture_file(path: Path, run_cli: RunCli) -> None:
     assert result.exit_code == expected_exit
     assert result.ids() == expected_ids
     assert result.json()["ok"] is (expected_exit == 0)
+    assert result.findings() == expected_findings(path)
 
 
 @pytest.mark.parametrize("path", CASES, ids=[path.stem for path in CASES])

@@ -1,6 +1,7 @@
 """`mailcheck dns` against a real UDP nameserver on loopback serving tests/fixtures/dns/*.zone.
 
-A zone file whose first lines declare `; expect: <ids>` and `; exit: <code>` is a case:
+A zone file whose first lines declare `; expect: <ids>`, `; exit: <code>` and one
+`; finding: <id> <level> <subject>: <message>` line per finding is a case:
 `test_zone_case` runs `mailcheck dns` with DEFAULT_FROM_EMAIL at its domain (`; domain:`,
 else its $ORIGIN) and EMAIL_HOST `; host:` (else smtp.gmail.com). A new case is a new file.
 """
@@ -76,6 +77,11 @@ def test_zone_case(zone: Path, nameserver: Nameserver, run_cli: RunCli) -> None:
     }
     result = run_cli("dns", "--nameserver", nameserver.address, "--json", env=env)
     assert result.ids() == sorted(meta["expect"].split())
+    assert result.findings() == [
+        line.removeprefix("; finding: ")
+        for line in zone.read_text(encoding="utf-8").splitlines()
+        if line.startswith("; finding: ")
+    ]
     assert result.exit_code == int(meta["exit"])
     assert result.stderr == ""
     for finding in result.json()["findings"]:

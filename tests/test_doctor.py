@@ -188,6 +188,82 @@ def test_github_format_and_junit(
     assert root.get("tests") == str(sum(int(s.get("tests") or 0) for s in root))
 
 
+def test_format_junit_to_a_file_records_every_check(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port)
+    report = tmp_path / "doctor.xml"
+    args = ("--env-file", path, "--nameserver", nameserver.address, "--format", "junit")
+    result = run_cli("doctor", *args, "--output", report)
+    assert (result.exit_code, result.stdout) == (0, "")
+    root = ET.parse(report).getroot()
+    suites = {suite.get("name"): suite for suite in root}
+    assert list(suites) == ["config", "dns", "send-test", "django"]
+    cases = {name: [case.get("name") for case in suite] for name, suite in suites.items()}
+    assert cases["config"] == [
+        "env_file",
+        "shadowing",
+        "email_url",
+        "shapes",
+        "backend",
+        "host",
+        "values",
+        "placeholders",
+        "mode",
+        "credentials",
+        "addresses",
+        "provider",
+    ]
+    assert cases["dns"] == ["MX of good.test", "SPF of good.test", "DMARC of good.test"]
+    assert cases["send-test"] == [
+        "resolve",
+        "connect",
+        "greet",
+        "starttls",
+        "certificate",
+        "login",
+        "send",
+    ]
+    django = suites["django"].find("testcase/skipped")
+    assert django is not None and "no --settings" in (django.get("message") or "")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("23", "0", "1")
+
+
+def test_junit_for_a_single_command(tmp_path: Path, run_cli: RunCli) -> None:
+    """Any command's report is JUnit on request: one suite, a case per check."""
+    report = tmp_path / "config.xml"
+    env = tmp_path / ".env"
+    env.write_text("EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend\n")
+    result = run_cli("config", "--env-file", env, "--format", "junit", "-o", report)
+    assert (result.exit_code, result.stdout) == (1, "")
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None and suite.get("name") == "config"
+    backend = suite.find("testcase[@name='backend']/failure")
+    assert backend is not None and backend.get("type") == "config.E001"
+
+
+def test_only_and_skip_choose_the_sections(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port)
+    args = ("--env-file", path, "--nameserver", nameserver.address, "--json")
+    only = run_cli("doctor", *args, "--only", "dns", "--only", "config")
+    assert {name: row["status"] for name, row in sections(only).items()} == {
+        "config": "ok",
+        "dns": "ok",
+        "send-test": "skipped",
+        "django": "skipped",
+    }
+    assert sections(only)["send-test"]["reason"] == "left out (--only dns, config)"
+    assert smtp.login_attempts == []
+    skip = run_cli("doctor", *args, "--skip", "smtp")  # the area's name works too
+    assert sections(skip)["send-test"]["reason"] == "left out (--skip send-test)"
+    assert sections(skip)["dns"]["status"] == "ok" and smtp.login_attempts == []
+    bad = run_cli("doctor", *args, "--only", "nope")
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert bad.stderr.startswith("mailcheck: error: --only 'nope' is not one of doctor's sections")
+
+
 def test_github_escapes_newlines_and_percent() -> None:
     from interview_mailcheck.findings import Finding, Level
     from interview_mailcheck.render.github import annotation

@@ -183,8 +183,9 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 """Environment variables that hold a secret by their name (SMTP_PASSWORD, DATABASE_PASSWORD...)."""
-URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:([^@/?#\s]+)@")
-"""The password in scheme://user:password@host (EMAIL_URL, DATABASE_URL)."""
+URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(.*)@[^@]*$", re.DOTALL)
+"""The user:password of scheme://user:password@host (EMAIL_URL, DATABASE_URL): everything up
+to the last '@', as urllib reads it, even where an unescaped '/' breaks the URL."""
 
 
 def from_environment(environ: Mapping[str, str]) -> list[str]:
@@ -194,11 +195,12 @@ def from_environment(environ: Mapping[str, str]) -> list[str]:
     for name, value in environ.items():
         if SECRET_NAME.search(name) and not _trivial(value):
             found.append(value)
-        match = URL_PASSWORD.match(value.strip())
-        if match:
+        match = URL_USERINFO.match(value.strip())
+        if match and ":" in match[1]:
             from urllib.parse import unquote
 
-            found += [match[1], unquote(match[1])]
+            password = match[1].split(":", 1)[1]
+            found += [password, unquote(password)]
     return found
 
 

@@ -135,18 +135,25 @@ def remember_secrets(env_file: EnvFile) -> None:
 
 def remember_secrets_in(text: str) -> None:
     """The secrets written in an env file's text, before it is parsed (or if it cannot be)."""
-    known = secrets.current()
     for match in _SECRET_ASSIGNMENT.finditer(text):
-        raw = match.group(1).strip()
-        known.add(raw)
-        known.add(raw.strip("'\""))
-        known.add(raw.split(" #", 1)[0].strip("'\" "))
-        if "://" in raw:  # EMAIL_URL: the password inside it
-            known.add_all(secrets.from_environment({"EMAIL_URL": raw.strip("'\"")}))
+        name, raw = match.group(1), match.group(2).strip()
+        if name == URL_SETTING:  # the password inside the URL, not the URL
+            remember_secret(name, raw.strip("'\""))
+            continue
+        for value in (raw, raw.strip("'\""), raw.split(" #", 1)[0].strip("'\" ")):
+            remember_secret(name, value)
+
+
+def remember_secret(name: str, value: object) -> None:
+    """The value of a secret setting: EMAIL_HOST_PASSWORD itself, or EMAIL_URL's password."""
+    if name != URL_SETTING:
+        secrets.current().add(value)
+    elif isinstance(value, str):
+        secrets.current().add_all(secrets.from_environment({name: value}))
 
 
 _SECRET_ASSIGNMENT = re.compile(
-    r"^[ \t]*(?:export[ \t]+)?(?:" + "|".join(sorted(SECRET_SETTINGS)) + r")[ \t]*=(.*)$",
+    r"^[ \t]*(?:export[ \t]+)?(" + "|".join(sorted(SECRET_SETTINGS)) + r")[ \t]*=(.*)$",
     re.MULTILINE,
 )
 
@@ -161,8 +168,8 @@ def merge(path: Path, env_file: EnvFile | None, environ: Mapping[str, str]) -> M
     for name in READ_SETTINGS:
         file_value = file_values.get(name)
         if name in SECRET_SETTINGS:
-            secrets.current().add(file_value)
-            secrets.current().add(environ.get(name))
+            remember_secret(name, file_value)
+            remember_secret(name, environ.get(name))
         if name in environ:
             values[name] = Setting(name, environ[name], "environment")
             if file_value is not None and file_value != environ[name]:
@@ -205,8 +212,7 @@ def from_django(
     if env_file is not None:
         remember_secrets(env_file)
     for name in SECRET_SETTINGS:
-        secret = resolved.values.get(name)
-        secrets.current().add(secret)
+        remember_secret(name, resolved.values.get(name))
     values: dict[str, Setting] = {URL_SETTING: Setting(URL_SETTING, None, "-")}
     for name in MAIL_SETTINGS:
         value = resolved.values.get(name)

@@ -16,6 +16,7 @@ from interview_mailcheck.settings import (
     MailSettings,
     env_file_location,
     merge,
+    remember_secret,
     remember_secrets_in,
 )
 
@@ -43,7 +44,7 @@ def collect_secrets(
     known = secrets.current()
     known.add_all(secrets.from_environment(environ))
     for name in (*SECRET_SETTINGS, *EXTRA_SECRET_VARIABLES):
-        known.add(environ.get(name))
+        remember_secret(name, environ.get(name))
     user, password = environ.get("EMAIL_HOST_USER"), environ.get("EMAIL_HOST_PASSWORD")
     if user and password:
         known.add_login(user, password)
