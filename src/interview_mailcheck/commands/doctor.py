@@ -64,7 +64,9 @@ class DoctorOptions:
 def doctor(options: DoctorOptions) -> Report:
     """Run every section that applies; the report's parts are their reports."""
     module = app_settings_module(options.settings_module, options.pythonpath)
+    started = time.perf_counter()
     config_result = analyse_settings(options.env_file, module, options.pythonpath)
+    analysed_ms = (time.perf_counter() - started) * 1000
     parts: list[Report] = []
 
     def section(name: str, build: Callable[[], Report]) -> Report:
@@ -76,7 +78,8 @@ def doctor(options: DoctorOptions) -> Report:
         parts.append(part)
         return part
 
-    section("config", lambda: Report("config", config_result.runs))
+    config = section("config", lambda: Report("config", config_result.runs))
+    config.duration_ms = round(config.duration_ms + analysed_ms, 1)  # read before the sections
     dns = section("dns", lambda: _dns(config_result, options))
     unresolvable = any(finding.id == HOST_NO_ADDRESS.id for finding in dns.iter_findings())
     section("send-test", lambda: _send_test(config_result, options, unresolvable))
