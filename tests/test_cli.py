@@ -163,7 +163,7 @@ def test_verbose_text_shows_settings_and_evidence(run_cli: RunCli) -> None:
     assert "Settings (what the app sees)" not in quiet.stdout
     assert "Settings (what the app sees)" in verbose.stdout
     # Evidence of errors and warnings is always shown; -v adds it for infos too.
-    assert "lines: 5; 6" in verbose.stdout and "lines: 5; 6" in quiet.stdout
+    assert "lines: 6; 7" in verbose.stdout and "lines: 6; 7" in quiet.stdout
     assert "set (16 characters)" in verbose.stdout
 
 

@@ -181,6 +181,30 @@ reporting = extended(OUTPUT_PARAMETERS, ("out", "strict"), _output)
 """The options every command that reports takes, the same everywhere: --format, --json,
 --output, -v, --strict, --debug; the command receives `out: Output` and `strict: bool`."""
 
+SETTINGS_PARAMETERS = (
+    _parameter("env_file", options.EnvFile, None),
+    _parameter("settings", options.CheckSettings, None),
+    _parameter("pythonpath", options.PythonPath, None),
+)
+
+
+class SettingsSource(NamedTuple):
+    """Where the settings come from: an env file and the environment, or a settings module."""
+
+    env_file: Path | None
+    settings_module: str | None
+    pythonpath: Path | None
+
+
+reading_the_settings = extended(
+    SETTINGS_PARAMETERS,
+    ("source",),
+    lambda values: {
+        "source": SettingsSource(values["env_file"], values["settings"], values["pythonpath"])
+    },
+)
+"""--env-file, --settings and --pythonpath; the command receives `source: SettingsSource`."""
+
 PROJECT_PARAMETERS = (
     _parameter("settings", options.AppSettings, None),
     _parameter("pythonpath", options.PythonPath, None),

@@ -10,7 +10,16 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from interview_mailcheck import __version__, options
-from interview_mailcheck.cli.app import Output, app, reading_the_app, reporting, run, run_plain
+from interview_mailcheck.cli.app import (
+    Output,
+    SettingsSource,
+    app,
+    reading_the_app,
+    reading_the_settings,
+    reporting,
+    run,
+    run_plain,
+)
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.exitcodes import ExitCode
 
@@ -38,14 +47,8 @@ def root(
 
 @app.command()
 @reporting
-def config(
-    env_file: options.EnvFile = None,
-    settings: options.CheckSettings = None,
-    pythonpath: options.PythonPath = None,
-    *,
-    out: Output,
-    strict: bool,
-) -> None:
+@reading_the_settings
+def config(*, source: SettingsSource, out: Output, strict: bool) -> None:
     """Check the email settings offline: backend, host, port and TLS mode, credentials, sender.
 
     Reads the settings the app would see with load_dotenv(): the process environment wins over
@@ -59,11 +62,14 @@ def config(
 
     run(
         lambda: config_report(
-            env_file, strict=strict, settings_module=settings, pythonpath=pythonpath
+            source.env_file,
+            strict=strict,
+            settings_module=source.settings_module,
+            pythonpath=source.pythonpath,
         ),
         out,
-        env_file=env_file,
-        pythonpath=pythonpath,
+        env_file=source.env_file,
+        pythonpath=source.pythonpath,
     )
 
 
@@ -123,6 +129,7 @@ def checks(
 
 @app.command("send-test")
 @reporting
+@reading_the_settings
 def send_test(
     to: options.Recipient = None,
     login_only: Annotated[
@@ -141,10 +148,8 @@ def send_test(
             help="Allow the login over an unencrypted connection (local test relays only).",
         ),
     ] = False,
-    env_file: options.EnvFile = None,
-    settings: options.CheckSettings = None,
-    pythonpath: options.PythonPath = None,
     *,
+    source: SettingsSource,
     out: Output,
     strict: bool,
 ) -> None:
@@ -170,16 +175,21 @@ def send_test(
     )
     run(
         lambda: send_test_report(
-            env_file, smtp_options, strict=strict, settings_module=settings, pythonpath=pythonpath
+            source.env_file,
+            smtp_options,
+            strict=strict,
+            settings_module=source.settings_module,
+            pythonpath=source.pythonpath,
         ),
         out,
-        env_file=env_file,
-        pythonpath=pythonpath,
+        env_file=source.env_file,
+        pythonpath=source.pythonpath,
     )
 
 
 @app.command()
 @reporting
+@reading_the_settings
 def dns(
     domain: Annotated[
         str | None,
@@ -191,10 +201,8 @@ def dns(
     ] = None,
     nameserver: options.Nameserver = None,
     timeout: options.Timeout = None,
-    env_file: options.EnvFile = None,
-    settings: options.CheckSettings = None,
-    pythonpath: options.PythonPath = None,
     *,
+    source: SettingsSource,
     out: Output,
     strict: bool,
 ) -> None:
@@ -210,17 +218,17 @@ def dns(
 
     run(
         lambda: dns_report(
-            env_file,
+            source.env_file,
             domain=domain,
             nameservers=nameservers(nameserver),
             timeout=timeout,
             strict=strict,
-            settings_module=settings,
-            pythonpath=pythonpath,
+            settings_module=source.settings_module,
+            pythonpath=source.pythonpath,
         ),
         out,
-        env_file=env_file,
-        pythonpath=pythonpath,
+        env_file=source.env_file,
+        pythonpath=source.pythonpath,
     )
 
 
