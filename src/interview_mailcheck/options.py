@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from interview_mailcheck import dnsdata, values
+from interview_mailcheck import values
 from interview_mailcheck.errors import MailcheckError, unreadable
 
 
@@ -89,9 +89,11 @@ def _readable_file(kind: str) -> Callable[[str], Path]:
 def _nameservers(texts: list[str] | None) -> list[str] | None:
     """Each --nameserver checked here, as the option is read (typer cannot convert the items
     of a repeated option); the commands parse them with the same function."""
+    from interview_mailcheck.dnsdata import parse_nameserver
+
     for text in texts or ():
         try:
-            dnsdata.parse_nameserver(text)
+            parse_nameserver(text)
         except MailcheckError as error:
             raise OptionError(f"--nameserver {error}") from None
     return texts

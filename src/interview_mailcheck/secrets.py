@@ -14,12 +14,9 @@ Masking after rendering alone is not enough: escaping (JSON), wrapping (a termin
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 MASK = "********"
 MIN_LENGTH = 4
@@ -27,6 +24,8 @@ MIN_LENGTH = 4
 
 
 def _b64(text: str) -> str:
+    import base64
+
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
@@ -48,6 +47,9 @@ def _github(text: str) -> str:
 
 def encoded_forms(value: str) -> set[str]:
     """`value` and every form of it that a client sends, a server echoes or a sink writes."""
+    import json
+    from urllib.parse import quote, quote_plus
+
     forms = {value}
     for encode in (
         lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
