@@ -31,9 +31,10 @@ ISSUES_URL = "https://github.com/interview-mailcheck/interview-mailcheck/issues"
 INTERRUPTED = 130
 
 
-def stderr_line(message: str) -> None:
-    """One line for people on stderr: masked, control characters made visible."""
-    text = escape_controls(secrets.mask(message), keep_newlines=True)
+def stderr_line(message: str, *, lines: bool = False) -> None:
+    """One line for people on stderr (several only when `lines`, for a traceback): masked,
+    control characters made visible, a newline inside a message included."""
+    text = escape_controls(secrets.mask(message), keep_newlines=lines)
     sys.stderr.write(text + "\n")
     sys.stderr.flush()
 
@@ -42,7 +43,7 @@ def internal_error(error: BaseException, debug: bool) -> None:
     if debug:
         import traceback
 
-        stderr_line("".join(traceback.format_exception(error)).rstrip())
+        stderr_line("".join(traceback.format_exception(error)).rstrip(), lines=True)
     stderr_line(
         f"mailcheck: internal error ({type(error).__name__}): this is a bug in mailcheck; please "
         f"report it at {ISSUES_URL}"
