@@ -378,7 +378,7 @@ class _Session:
             else:
                 words.append("AUTH=PLAIN")
         else:
-            words += ["UIDPLUS", "UNSELECT", "CHILDREN"]
+            words += ["UIDPLUS", "UNSELECT", "CHILDREN"] if self.server.uidplus else ["CHILDREN"]
             if self.server.special_use:
                 words += ["SPECIAL-USE", "LIST-EXTENDED"]
         return " ".join(words)
@@ -436,7 +436,7 @@ class _Session:
                 self.fetch(tag, rest)
             elif verb == "STORE":
                 self.store_flags(tag, rest)
-            elif verb == "EXPUNGE":
+            elif verb == "EXPUNGE" and self.server.uidplus:
                 self.expunge(tag, rest)
             else:
                 raise _Bad(f"Unknown UID command {verb}")
@@ -559,7 +559,7 @@ class _Session:
         with self.store.lock:
             box = self.store.box(self.user, name)
             if box is None:
-                self.send(f"{tag} NO [NONEXISTENT] Mailbox doesn't exist: {name}")
+                self.send(f"{tag} NO Mailbox doesn't exist: {name}")
                 return
             exists = len(box.messages)
             recent = sum("\\Recent" in message.flags for message in box.messages)
@@ -775,11 +775,13 @@ class LoopbackIMAP:
         certificate_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
         plain_port: bool = True,
         plaintext_login: bool = False,
+        uidplus: bool = True,
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         """`folders` replaces the default set (SPECIAL_USE_FOLDERS, or NAMED_FOLDERS when
         `special_use` is false; INBOX is always there). `plaintext_login` lets LOGIN through
-        on the plain port before STARTTLS (Dovecot does so for a client on its own address)."""
+        on the plain port before STARTTLS (Dovecot does so for a client on its own address).
+        Without `uidplus` the server neither announces nor accepts UID EXPUNGE."""
         import trustme
 
         if not users:
@@ -795,6 +797,7 @@ class LoopbackIMAP:
         self.ca = ca or trustme.CA()
         self.certificate_names = certificate_names
         self.plaintext_login = plaintext_login
+        self.uidplus = uidplus
         self.idle_timeout = idle_timeout
         self.host = HOST
         self.tls_port = 0
@@ -880,9 +883,12 @@ class LoopbackIMAP:
             self._clients.add(sock)
 
     def _accept(self, listener: socket.socket, tls: bool) -> None:
+        listener.settimeout(0.25)  # look at _stopping now and then, whatever accept() does
         while not self._stopping.is_set():
             try:
                 client, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             with self._lock:
@@ -922,6 +928,8 @@ class LoopbackIMAP:
     def stop(self) -> None:
         self._stopping.set()
         for listener in self._listeners:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in accept()
             with contextlib.suppress(OSError):
                 listener.close()
         self._listeners.clear()

@@ -508,6 +508,7 @@ _VERIFY_REASONS = {
     10: "expired",
     9: "not_yet_valid",
     62: "hostname_mismatch",
+    64: "hostname_mismatch",  # X509_V_ERR_IP_ADDRESS_MISMATCH: connected by an IP address
 }
 _PLAINTEXT_REASONS = {
     "WRONG_VERSION_NUMBER",
@@ -523,7 +524,7 @@ def _tls_problem(error: ssl.SSLError) -> ImapProblem:
         code = getattr(error, "verify_code", 0) or 0
         message = getattr(error, "verify_message", "") or str(error)
         reason = _VERIFY_REASONS.get(code, "other")
-        if reason == "other" and "hostname" in message.lower():
+        if reason == "other" and ("hostname" in message.lower() or "mismatch" in message.lower()):
             reason = "hostname_mismatch"
         return ImapProblem(
             "certificate",
