@@ -182,6 +182,7 @@ class ImapPeer(RawPeer):
         self.tls = tls
         self.handshake = handshake
         self.lines: list[bytes] = []
+        self._secured: dict[int, socket.socket] = {}
         self._server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ca.issue_cert("localhost", "127.0.0.1").configure_cert(self._server_context)
         super().__init__(self._behave)
@@ -193,12 +194,22 @@ class ImapPeer(RawPeer):
 
     def _behave(self, client: socket.socket, peer: RawPeer) -> None:
         sock: socket.socket = client
+        try:
+            self._converse(client, peer)
+        finally:
+            # The TLS socket took over the connection: closing `client` alone would not end it.
+            sock = self._secured.pop(id(client), client)
+            sock.close()
+
+    def _converse(self, client: socket.socket, peer: RawPeer) -> None:
+        sock: socket.socket = client
         if self.tls:
             if not self.handshake:
                 peer.wait(30)
                 return
             client.settimeout(5)
             sock = self._server_context.wrap_socket(client, server_side=True)
+            self._secured[id(client)] = sock
         if self.greeting is None:
             peer.wait(30)
             return
@@ -214,15 +225,22 @@ class ImapPeer(RawPeer):
             reply = self.answer(tag, verb, line)
             if reply is None:
                 return
-            if reply == HANG:
-                peer.wait(30)
-                return
+            ending = next((end for end in (HANG, CLOSE) if reply.endswith(end)), b"")
+            reply = reply[: len(reply) - len(ending)]
             if reply:
                 sock.sendall(reply)
+            if ending == HANG:
+                peer.wait(30)
+                return
+            if ending == CLOSE:
+                return
 
 
 HANG = b"<hang>"
-"""An answer that sends nothing more and keeps the connection open until the peer stops."""
+"""At the end of an answer: send what comes before it, then nothing more, the connection kept
+open until the peer stops."""
+CLOSE = b"<close>"
+"""At the end of an answer: send what comes before it, then hang up."""
 
 
 def hang(tag: bytes, verb: bytes, line: bytes) -> bytes | None:

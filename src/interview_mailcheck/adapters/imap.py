@@ -65,6 +65,8 @@ MAX_UNTAGGED = 20_000
 """Untagged responses to one command beyond this: the server is flooding."""
 LOGOUT_WAIT = 1.0
 """Seconds the LOGOUT at the end may take: a server that answers at all answers it at once."""
+_SESSION_OVER = frozenset({"timeout", "disconnected", "protocol", "tls_failed"})
+"""Problems after which the session cannot go on (a LOGOUT would only wait)."""
 SHOWN_LINE = 2000
 """Characters of one line kept in the transcript."""
 
@@ -215,15 +217,19 @@ class _BoundedIMAP(imaplib.IMAP4):
         self.port = port
         self.sock = self._raw
 
-    def replace_socket(self, sock: socket.socket) -> None:
-        """After STARTTLS: the secured socket. Anything the server sent in plain text after its
-        OK would be read as if it came over TLS (a known injection), so it is refused."""
+    def nothing_buffered(self) -> None:
+        """Before the STARTTLS handshake: anything the server sent in plain text after its OK
+        would be read as if it came over TLS (a known injection), so it is refused."""
         if self._buffer:
             raise ImapProblem(
                 "protocol",
                 "the server sent more in plain text after accepting STARTTLS "
                 f"({len(self._buffer)} bytes)",
             )
+
+    def replace_socket(self, sock: socket.socket) -> None:
+        """After STARTTLS: the secured socket."""
+        self.nothing_buffered()
         self.sock = sock
         self._raw = sock
 
@@ -596,6 +602,8 @@ class ImapClient:
         self._imap: _BoundedIMAP | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._selected: tuple[str, bool] | None = None
+        self._broken = False
+        """After a timeout or an unreadable answer the dialogue is out of step: no LOGOUT."""
 
     # --- Guarding every step ------------------------------------------------------------------
 
@@ -605,7 +613,9 @@ class ImapClient:
         self.deadline.begin(what, seconds)
         try:
             yield
-        except ImapProblem:
+        except ImapProblem as problem:
+            if problem.kind in _SESSION_OVER:
+                self._broken = True
             raise
         except imaplib.IMAP4.readonly as error:
             raise ImapProblem(
@@ -801,6 +811,7 @@ class ImapClient:
             raise ImapProblem(
                 "starttls_refused", "the server refused STARTTLS", reply=_reply_text(data)
             )
+        imap.nothing_buffered()
         secured = self._handshake(imap.sock)
         imap.replace_socket(secured)
         self._refresh_capabilities(from_response=False)
@@ -1060,8 +1071,9 @@ class ImapClient:
         """LOGOUT (waiting at most LOGOUT_WAIT for the answer), then close. Never raises."""
         imap = self._imap
         try:
-            if imap is not None and self.deadline.remaining() > 0:
-                self.deadline.begin("LOGOUT", min(LOGOUT_WAIT, self.deadline.remaining()))
+            if imap is not None and not self._broken and self.deadline.remaining() > 0:
+                wait = min(LOGOUT_WAIT, self.timeout, self.deadline.remaining())
+                self.deadline.begin("LOGOUT", wait)
                 imap.state = "LOGOUT"
                 imap.xatom("LOGOUT")
         except Exception:  # the session is over either way
