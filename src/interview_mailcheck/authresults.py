@@ -102,14 +102,16 @@ class AuthResults:
         return found[0] if found else None
 
     def result(self, method: str) -> str | None:
-        """The outcome of `method`, or None if the header does not mention it. With several
-        (a message may carry several DKIM signatures), `pass` if any passed, else the first."""
+        """The outcome of `method`, or None if the header does not mention it. Several DKIM
+        results are several signatures: `pass` if any passed. Several results of another
+        method contradict each other: the first that is not `pass` (fail closed)."""
         found = self.all(method)
         if not found:
             return None
-        if any(result.result == "pass" for result in found):
+        results = [result.result for result in found]
+        if method.lower() == "dkim" and "pass" in results:
             return "pass"
-        return found[0].result
+        return next((result for result in results if result != "pass"), results[0])
 
     def passing(self, method: str) -> MethodResult | None:
         """The first `pass` result of `method` (e.g. the DKIM signature that verified)."""
