@@ -35,14 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from interview_mailcheck import secrets
-from interview_mailcheck.adapters.smtp import (
-    TlsInfo,
-    TranscriptLine,
-    certificate_info,
-    decode_der,
-    tls_context,
-)
+from interview_mailcheck.adapters.tls import certificate_info, decode_der, tls_context
 from interview_mailcheck.mailboxes import Folder, decode_utf7, encode_utf7
+from interview_mailcheck.smtp_session import TlsInfo, TranscriptLine
 
 __all__ = [
     "DEFAULT_PORTS",
