@@ -74,10 +74,27 @@ def test_send_sends_the_message(
     smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
 ) -> None:
     path = env_file(tmp_path, smtp.port)
-    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--send")
+    args = ("doctor", "--env-file", path, "--nameserver", nameserver.address, "--send")
+    result = run_cli(*args, "--to", "candidate@elsewhere.test")
     assert result.exit_code == 0
-    assert len(smtp.messages) == 1
+    assert [message.recipients for message in smtp.messages] == [["candidate@elsewhere.test"]]
     assert result.stdout.rstrip().endswith("every section passed.")
+    # Sent to the account itself, it passes with a warning: a sandbox would hide behind it.
+    to_self = run_cli(*args, "--json")
+    assert (to_self.exit_code, sections(to_self)["send-test"]["status"]) == (0, "warning")
+    assert "smtp.W003" in to_self.ids()
+
+
+def test_doctor_gives_the_envelope_by_default(
+    smtp: LoopbackSMTP, nameserver: Nameserver, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = env_file(tmp_path, smtp.port)
+    result = run_cli("doctor", "--env-file", path, "--nameserver", nameserver.address, "--json")
+    assert result.exit_code == 0 and smtp.messages == []
+    envelope = next(f for f in result.json()["findings"] if f["id"] == "smtp.I011")
+    assert envelope["message"] == (
+        f"MAIL FROM {USER} and RCPT TO {USER} accepted, then RSET: nothing was sent"
+    )
 
 
 def test_config_error_fails_and_skips_send_test(
@@ -222,7 +239,7 @@ def test_format_junit_to_a_file_records_every_check(
         "starttls",
         "certificate",
         "login",
-        "send",
+        "envelope",
     ]
     django = suites["django"].find("testcase/skipped")
     assert django is not None and "no --settings" in (django.get("message") or "")

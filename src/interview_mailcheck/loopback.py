@@ -50,6 +50,28 @@ class _Handler:
     messages: list[Received] = field(default_factory=list)
     reject_sender: str = ""
     reject_recipient: str = ""
+    reject_data: str = ""
+    """A refusal after DATA (a quota, a From the account may not use)."""
+    verified: frozenset[str] = frozenset()
+    """Like Amazon SES in its sandbox: when set, a message to anyone else is refused after DATA
+    with SES's reply."""
+    ehlo_needs_dot: bool = False
+    """Like Google's smtp-relay: a 421 to an EHLO name that is not fully qualified (no dot, or
+    an address literal)."""
+
+    async def handle_EHLO(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        literal = hostname.startswith("[") or hostname.replace(".", "").isdigit()
+        if self.ehlo_needs_dot and (literal or "." not in hostname):
+            return ["421 4.7.0 Try again later, closing connection. (EHLO)"]
+        session.host_name = hostname
+        return responses
 
     async def handle_MAIL(
         self,
@@ -79,6 +101,14 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        if self.reject_data:
+            return self.reject_data
+        unverified = [a for a in envelope.rcpt_tos if self.verified and a not in self.verified]
+        if unverified:
+            return (
+                "554 Message rejected: Email address is not verified. The following identities "
+                f"failed the check in region EU-WEST-1: {', '.join(unverified)}"
+            )
         data = envelope.original_content or b""
         auth = session.auth_data
         login = auth.login.decode() if isinstance(auth, LoginPassword) else None
@@ -101,6 +131,9 @@ class LoopbackSMTP:
         ca: Any = None,
         reject_sender: str = "",
         reject_recipient: str = "",
+        reject_data: str = "",
+        verified: frozenset[str] = frozenset(),
+        ehlo_needs_dot: bool = False,
         auth_over_plaintext: bool = False,
         spaces_ignored: bool = False,
     ) -> None:
@@ -112,7 +145,13 @@ class LoopbackSMTP:
         self.ca = ca or trustme.CA()
         self.certificate_names = certificate_names
         self.handler = _Handler(
-            "MC" + format(id(self) % 0xFFFFFF, "06X"), [], reject_sender, reject_recipient
+            "MC" + format(id(self) % 0xFFFFFF, "06X"),
+            [],
+            reject_sender,
+            reject_recipient,
+            reject_data,
+            verified,
+            ehlo_needs_dot,
         )
         self.login_attempts: list[str] = []
         self.auth_over_plaintext = auth_over_plaintext

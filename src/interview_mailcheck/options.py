@@ -313,15 +313,33 @@ LinkTemplate = Annotated[
         show_default=False,
     ),
 ]
-Recipient = Annotated[
-    str | None,
+Recipients = Annotated[
+    list[str] | None,
     typer.Option(
         "--to",
         metavar="ADDRESS",
-        help="Recipient of the test message (default: EMAIL_HOST_USER).",
+        help="Recipient of the test message (repeatable; default: EMAIL_HOST_USER, the "
+        "account itself).",
         show_default=False,
     ),
 ]
+Ehlo = Annotated[
+    str | None,
+    typer.Option(
+        "--ehlo",
+        metavar="NAME",
+        help="The name to send in EHLO (default: what Django sends, this host's socket.getfqdn()).",
+        show_default=False,
+    ),
+]
+
+
+def retries_option(default: int) -> Any:
+    return count_option(
+        "--retries",
+        "Try again this many times when the server refuses the greeting or EHLO for now "
+        f"(4xx) or drops the connection at once (default: {default}).",
+    )
 
 
 def _section(text: str) -> str:

@@ -38,6 +38,12 @@ class Provider(NamedTuple):
     """Domains an SPF record includes to authorise this provider."""
     own_domains: tuple[str, ...] = ()
     """Mailbox domains that belong to the provider itself (their DNS is not the user's)."""
+    imap_host: str = ""
+    """Where the account's mailbox is read over IMAP (send-test --confirm); '' for a relay."""
+    imap_advice: str = ""
+    """What the provider needs before IMAP logins work."""
+    send_as_fix: str = ""
+    """How to make DEFAULT_FROM_EMAIL an address the account may send as."""
 
     def matches(self, host: str) -> bool:
         host = host.strip().lower().rstrip(".")
@@ -67,6 +73,15 @@ PROVIDERS: tuple[Provider, ...] = (
         from_note="Gmail rewrites a From address that is not the account or a verified alias",
         spf_includes=("_spf.google.com",),
         own_domains=("gmail.com", "googlemail.com"),
+        imap_host="imap.gmail.com",
+        imap_advice=(
+            "Gmail needs IMAP turned on (Settings > See all settings > Forwarding and POP/IMAP) "
+            "and takes the same App Password as SMTP"
+        ),
+        send_as_fix=(
+            "Add DEFAULT_FROM_EMAIL as a 'Send mail as' address (Gmail Settings > Accounts and "
+            "Import) and verify it, or send from the account's own address"
+        ),
     ),
     Provider(
         key="microsoft",
@@ -86,6 +101,12 @@ PROVIDERS: tuple[Provider, ...] = (
         ),
         spf_includes=("spf.protection.outlook.com",),
         own_domains=("outlook.com", "hotmail.com", "live.com", "msn.com"),
+        imap_host="outlook.office365.com",
+        imap_advice=(
+            "IMAP must be enabled for the mailbox (Microsoft 365 admin center > Mail apps), and "
+            "basic authentication is off under Security Defaults"
+        ),
+        send_as_fix="Grant the login mailbox Send As on DEFAULT_FROM_EMAIL, or send as the login",
     ),
     Provider(
         key="ses",
@@ -143,6 +164,9 @@ PROVIDERS: tuple[Provider, ...] = (
         from_note="Yahoo refuses a From that is not the account",
         spf_includes=("_spf.mail.yahoo.com",),
         own_domains=("yahoo.com", "ymail.com"),
+        imap_host="imap.mail.yahoo.com",
+        imap_advice="Yahoo takes an app password for IMAP too (needs 2-step verification)",
+        send_as_fix="Send from the Yahoo account's own address",
     ),
     Provider(
         key="zoho",
@@ -156,6 +180,11 @@ PROVIDERS: tuple[Provider, ...] = (
         from_note="Zoho refuses a From not owned by the account (553 Relaying disallowed)",
         spf_includes=("zoho.com", "zoho.eu", "zoho.in"),
         own_domains=("zoho.com", "zohomail.com"),
+        imap_host="imap.zoho.com",
+        imap_advice="Turn on IMAP access in Zoho Mail (Settings > Mail Accounts > IMAP)",
+        send_as_fix=(
+            "Add DEFAULT_FROM_EMAIL as an alias of the Zoho account, or send as the account"
+        ),
     ),
     Provider(
         key="icloud",
@@ -168,6 +197,9 @@ PROVIDERS: tuple[Provider, ...] = (
         from_note="iCloud sends only from the account's own addresses",
         spf_includes=("icloud.com",),
         own_domains=("icloud.com", "me.com", "mac.com"),
+        imap_host="imap.mail.me.com",
+        imap_advice="iCloud takes an app-specific password for IMAP too (needs 2FA)",
+        send_as_fix="Send from one of the iCloud account's own addresses",
     ),
     Provider(
         key="brevo",

@@ -121,6 +121,8 @@ class SmtpSession(Protocol):
     port: int
     address: str
     """The address connected to ('' before connect())."""
+    local_hostname: str
+    """The name sent in EHLO."""
     transcript: Transcript
 
     def remaining(self) -> float:
@@ -143,7 +145,11 @@ class SmtpSession(Protocol):
 
     def login(self, user: str, password: str) -> Reply: ...
 
-    def send(self, sender: str, recipient: str, message: bytes) -> Reply: ...
+    def envelope(self, sender: str, recipients: list[str]) -> Reply:
+        """MAIL FROM and RCPT TO each recipient, then RSET: nothing is sent."""
+        ...
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> Reply: ...
 
     def close(self, *, quit: bool = True) -> None: ...
 

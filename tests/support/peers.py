@@ -236,3 +236,40 @@ def after_greeting(answers: Callable[[int], bytes]) -> Behaviour:
         _dialogue(client, peer, answer)
 
     return behaviour
+
+
+def busy_then_ready(busy: int, refusal: bytes | None) -> Behaviour:
+    """The first `busy` connections are refused at the greeting with `refusal` (None: the
+    connection is dropped at once); later ones get a plain server that offers AUTH, takes any
+    login and any message."""
+
+    def behaviour(client: socket.socket, peer: RawPeer) -> None:
+        if peer.connections <= busy:
+            if refusal is not None:
+                client.sendall(refusal)
+            return
+        reading_data = False
+
+        def answer(line: bytes) -> bytes | None:
+            nonlocal reading_data
+            if reading_data:
+                if line.rstrip(b"\r\n") == b".":
+                    reading_data = False
+                    return b"250 2.0.0 queued as BUSY1\r\n"
+                return b""
+            verb = line.split(b" ", 1)[0].strip().upper()
+            if verb in (b"EHLO", b"HELO"):
+                return b"250-ready.test\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
+            if verb == b"AUTH":
+                return b"235 2.7.0 Authentication successful\r\n"
+            if verb == b"DATA":
+                reading_data = True
+                return b"354 go ahead\r\n"
+            if verb == b"QUIT":
+                client.sendall(b"221 bye\r\n")
+                return None
+            return b"250 OK\r\n"
+
+        _dialogue(client, peer, answer)
+
+    return behaviour

@@ -17,6 +17,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from interview_mailcheck import secrets
@@ -194,9 +195,12 @@ class SmtpClient:
         budget: float,
         cafile: str | None = None,
         insecure: bool = False,
+        local_hostname: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.local_hostname = local_hostname or django_ehlo_name()
+        """The EHLO name: what Django's SMTP backend sends (DNS_NAME, socket.getfqdn())."""
         self.timeout = timeout
         self.deadline = Deadline(timeout, budget)
         self.transcript = Transcript()
@@ -281,10 +285,7 @@ class SmtpClient:
     def _session(self) -> _BoundedSMTP:
         if self._smtp is None:
             assert self._sock is not None, "connect() first"
-            local = socket.gethostname()
-            if "." not in local:
-                local = f"[{self._sock.getsockname()[0]}]"
-            smtp = _BoundedSMTP(self.transcript, self.deadline, local)
+            smtp = _BoundedSMTP(self.transcript, self.deadline, self.local_hostname)
             smtp.sock = self._sock
             smtp._host = self.host  # type: ignore[attr-defined]  # STARTTLS sends it as SNI
             self._smtp = smtp
@@ -329,10 +330,14 @@ class SmtpClient:
         return _reply(code, message)
 
     def ehlo(self) -> Reply:
+        """EHLO, and HELO for a server that refuses EHLO with 5xx (an old one); a 421 is the
+        server closing the session: nothing more is said."""
         smtp = self._session()
         code, message = smtp.ehlo()
-        if not 200 <= code < 300:
-            code, message = smtp.helo()
+        if code >= 500:
+            helo_code, helo_message = smtp.helo()
+            if 200 <= helo_code < 300:
+                return _reply(helo_code, helo_message)
         return _reply(code, message)
 
     def offers(self, extension: str) -> bool:
@@ -404,31 +409,56 @@ class SmtpClient:
             )
         return _reply(code, message)
 
-    def send(self, sender: str, recipient: str, message: bytes) -> Reply:
-        smtp = self._session()
+    def envelope(self, sender: str, recipients: list[str]) -> Reply:
+        """MAIL FROM and RCPT TO each recipient, then RSET: what the server would take, with
+        nothing sent; the last RCPT reply."""
+        reply = self._envelope(sender, recipients)
+        self._smtp_call(lambda: self._session().rset())
+        return reply
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
+        """The envelope, then DATA; the server's reply to the message."""
+        self._envelope(sender, recipients)
         try:
-            code, text = smtp.mail(sender)
-            if code != 250:
-                raise SmtpProblem(
-                    "sender_refused",
-                    f"the server refused the sender {sender}",
-                    reply=_reply(code, text),
-                )
-            code, text = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                raise SmtpProblem(
-                    "recipient_refused",
-                    f"the server refused the recipient {recipient}",
-                    reply=_reply(code, text),
-                )
-            code, text = smtp.data(message)
+            code, text = self._smtp_call(lambda: self._session().data(message))
         except smtplib.SMTPDataError as error:
             raise SmtpProblem(
                 "data_refused",
                 "the server refused to take the message",
                 reply=_reply(error.smtp_code, error.smtp_error),
             ) from None
-        except SmtpProblem:
+        if code != 250:
+            raise SmtpProblem(
+                "data_refused", "the server refused the message", reply=_reply(code, text)
+            )
+        return _reply(code, text)
+
+    def _envelope(self, sender: str, recipients: list[str]) -> Reply:
+        smtp = self._session()
+        code, text = self._smtp_call(lambda: smtp.mail(sender))
+        if code != 250:
+            raise SmtpProblem(
+                "sender_refused",
+                f"the server refused the sender {sender}",
+                reply=_reply(code, text),
+            )
+        for recipient in recipients:
+            code, text = self._smtp_call(lambda recipient=recipient: smtp.rcpt(recipient))  # type: ignore[misc]
+            if code not in (250, 251):
+                raise SmtpProblem(
+                    "recipient_refused",
+                    f"the server refused the recipient {recipient}",
+                    reply=_reply(code, text),
+                    data={"recipient": recipient},
+                )
+        return _reply(code, text)
+
+    @staticmethod
+    def _smtp_call(call: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+        """One smtplib command; what it raises on a reply it cannot read is an SmtpProblem."""
+        try:
+            return call()
+        except (SmtpProblem, smtplib.SMTPDataError):
             raise
         except (smtplib.SMTPException, UnicodeEncodeError) as error:
             raise SmtpProblem("protocol", f"the message could not be sent: {error}") from None
@@ -436,11 +466,6 @@ class SmtpClient:
             raise SmtpProblem(
                 "protocol", f"the server's reply could not be read ({type(error).__name__})"
             ) from None
-        if code != 250:
-            raise SmtpProblem(
-                "data_refused", "the server refused the message", reply=_reply(code, text)
-            )
-        return _reply(code, text)
 
     # probes for diagnosis, each on a connection of its own
 
@@ -474,6 +499,11 @@ class SmtpClient:
 
 
 # --- Probes for diagnosis ----------------------------------------------------------------
+
+
+def django_ehlo_name() -> str:
+    """The name Django's SMTP backend sends in EHLO: socket.getfqdn(), cached as DNS_NAME."""
+    return socket.getfqdn()
 
 
 def probe_banner(address: str, port: int, wait: float) -> str | None:

@@ -24,6 +24,8 @@ from interview_mailcheck.checks.smtp_rules import (
     ACCEPTED,
     CERTIFICATE_VERIFIED,
     CONNECTED,
+    EHLO_NAME_REFUSED,
+    ENVELOPE_ACCEPTED,
     GREETED,
     INSECURE,
     LOGGED_IN,
@@ -35,6 +37,7 @@ from interview_mailcheck.checks.smtp_rules import (
     PLAINTEXT_LOGIN,
     PLAINTEXT_LOGIN_REFUSED,
     RESOLVED,
+    SELF_ONLY,
     SESSION_REFUSED,
     TLS_ESTABLISHED,
 )
@@ -56,12 +59,21 @@ DJANGO_FALLBACK_SENDER = "webmaster@localhost"
 
 @dataclass(frozen=True)
 class SendTestOptions:
-    to: str | None = None
+    to: tuple[str, ...] = ()
+    """The recipients; EMAIL_HOST_USER (the account itself) when empty."""
     login_only: bool = False
+    envelope: bool = False
+    """MAIL FROM and RCPT TO, then RSET: what the server would take, nothing sent."""
     timeout: float | None = None
     cafile: str | None = None
     insecure: bool = False
     allow_plaintext_auth: bool = False
+    ehlo: str | None = None
+    """The EHLO name; Django's (socket.getfqdn()) when None."""
+    retries: int = 0
+    """How many times a temporary refusal at the greeting or EHLO is tried again."""
+    warn_self_only: bool = True
+    """Warn when the only recipient is the sender (smtp.W003)."""
 
 
 @dataclass
@@ -69,6 +81,17 @@ class WalkResult:
     runs: list[CheckRun] = field(default_factory=list)
     """One check per step, in order; the steps not reached are skipped."""
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    retryable: str = ""
+    """Why the walk failed, when trying again may help (a 4xx at the greeting or EHLO, a
+    connection dropped at once); '' otherwise."""
+    token: str = ""
+    """The token the test message carries (X-Mailcheck-Token, the Subject)."""
+    sent: bool = False
+    """The server took the message."""
+
+    @property
+    def passed(self) -> bool:
+        return not any(finding.level == Level.ERROR for finding in self.findings)
 
     @property
     def findings(self) -> list[Finding]:
@@ -136,9 +159,25 @@ def blocker(
     for applies, why, subject, fix in reasons:
         if applies:
             return Blocker(why, NOT_CONNECTING.finding(subject, why=why, fix=fix))
-    if not options.login_only and not (options.to or email_address(config.user)):
+    if not options.login_only and not recipients(config, options):
         return Blocker("no recipient for the test message", NO_RECIPIENT.finding("--to"))
     return None
+
+
+def recipients(config: MailConfig, options: SendTestOptions) -> list[str]:
+    """--to, else the account itself (EMAIL_HOST_USER, when it is an address)."""
+    if options.to:
+        return list(options.to)
+    own = email_address(config.user)
+    return [own] if own else []
+
+
+def fully_qualified(name: str) -> bool:
+    """A host name with a dot, not an address literal: what servers want after EHLO."""
+    inner = name.strip("[]")
+    if ":" in inner or inner.replace(".", "").isdigit():
+        return False
+    return "." in inner.strip(".")
 
 
 class _Walk:
@@ -154,6 +193,9 @@ class _Walk:
         self.started = time.perf_counter()
         self.silenced = False
         """The server stopped answering: the connection is not worth a QUIT."""
+        self.retryable = ""
+        self.token = ""
+        self.sent = False
 
     # bookkeeping
 
@@ -209,6 +251,9 @@ class _Walk:
                 {"ms": line.at_ms, "who": line.who, "line": line.text}
                 for line in self.session.transcript.lines
             ],
+            self.retryable,
+            self.token,
+            self.sent,
         )
 
     def planned_steps(self) -> list[str]:
@@ -216,7 +261,7 @@ class _Walk:
         steps = ["resolve", "connect"]
         steps += ["tls", "certificate", "greet"] if mode == "ssl" else ["greet"]
         steps += ["starttls", "certificate"] if mode == "starttls" else []
-        return [*steps, "login", "send"]
+        return [*steps, "login", "envelope" if self.options.envelope else "send"]
 
     def guard(self, action: Callable[[], Any]) -> Any:
         """Run one session call; a failure becomes the finding the table gives for it."""
@@ -224,6 +269,8 @@ class _Walk:
             return action()
         except SmtpProblem as problem:
             self.silenced = problem.kind in SILENT_KINDS
+            if self.current == "greet" and problem.kind == "disconnected":
+                self.retryable = f"the server dropped the connection ({problem.detail})"
             verdict = explain(
                 Situation(
                     step=self.current,
@@ -271,15 +318,26 @@ class _Walk:
         self.step("greet")
         banner = self.guard(self.session.greet)
         if banner.code != 220:
-            self.fail(
-                SESSION_REFUSED, "EMAIL_HOST", reply=banner.quoted(), fix=self._reply_fix(banner)
-            )
+            self.refused(banner)
         hello = self.guard(self.session.ehlo)
         if not 200 <= hello.code < 300:
-            self.fail(
-                SESSION_REFUSED, "EMAIL_HOST", reply=hello.quoted(), fix=self._reply_fix(hello)
-            )
+            name = self.session.local_hostname
+            if (hello.code == 421 or hello.code >= 500) and not fully_qualified(name):
+                self.fail(
+                    EHLO_NAME_REFUSED,
+                    "EHLO",
+                    name=name,
+                    reply=hello.quoted().replace("\n", " "),
+                    evidence={"ehlo": name, "reply": hello.quoted()},
+                )
+            self.refused(hello)
         self.ok(GREETED, "EMAIL_HOST", banner=banner.quoted().splitlines()[0])
+
+    def refused(self, reply: Reply) -> None:
+        """The server refused the session; temporarily (4xx: worth a retry) or not."""
+        if 400 <= reply.code < 500:
+            self.retryable = f"{reply.code} at the {self.current}"
+        self.fail(SESSION_REFUSED, "EMAIL_HOST", reply=reply.quoted(), fix=self._reply_fix(reply))
 
     def _reply_fix(self, reply: Reply) -> str:
         known = classify_reply(reply.code, reply.text, self.config.host)
@@ -317,36 +375,60 @@ class _Walk:
         return email_address(self.config.from_email) or DJANGO_FALLBACK_SENDER
 
     def recipient(self) -> str | None:
-        return self.options.to or email_address(self.config.user)
+        found = recipients(self.config, self.options)
+        return ", ".join(found) if found else None
 
     def send(self) -> None:
-        self.step("send")
-        if self.options.login_only:
+        options = self.options
+        self.step("envelope" if options.envelope else "send")
+        if options.login_only:
             self.ok(LOGIN_ONLY, "--login-only")
             return
-        recipient = self.recipient()
-        assert recipient, "checked before connecting"
-        message = build_message(self.config, self.sender(), recipient)
-        reply = self.guard(lambda: self.session.send(self.sender(), recipient, message))
-        self.ok(
-            ACCEPTED,
-            "--to",
-            sender=self.sender(),
-            recipient=recipient,
-            reply=reply.quoted().splitlines()[-1],
-        )
+        to = recipients(self.config, options)
+        assert to, "checked before connecting"
+        sender = self.sender()
+        if options.envelope:
+            self.guard(lambda: self.session.envelope(sender, to))
+            self.ok(ENVELOPE_ACCEPTED, "--to", sender=sender, recipients=", ".join(to))
+        else:
+            self.token = new_token()
+            message = build_message(self.config, sender, to, self.token)
+            reply = self.guard(lambda: self.session.send(sender, to, message))
+            self.sent = True
+            self.ok(
+                ACCEPTED,
+                "--to",
+                sender=sender,
+                recipient=", ".join(to),
+                reply=reply.quoted().splitlines()[-1],
+            )
+        own = {a.lower() for a in (email_address(self.config.user), self.sender()) if a}
+        if options.warn_self_only and {address.lower() for address in to} <= own:
+            self.ok(SELF_ONLY, "--to", recipient=", ".join(to))
 
 
-def build_message(config: MailConfig, sender: str, recipient: str) -> bytes:
-    """The test message: From DEFAULT_FROM_EMAIL, Subject naming mailcheck, Date, Message-ID."""
+TOKEN_HEADER = "X-Mailcheck-Token"
+
+
+def new_token() -> str:
+    """What tells this test message from every other one (send-test --confirm finds it)."""
+    import uuid
+
+    return uuid.uuid4().hex[:16]
+
+
+def build_message(config: MailConfig, sender: str, to: list[str], token: str) -> bytes:
+    """The test message: From DEFAULT_FROM_EMAIL, Subject naming mailcheck and the token, Date,
+    Message-ID, and the token in X-Mailcheck-Token."""
     from email.message import EmailMessage
     from email.utils import formatdate, make_msgid
 
     mode = MODE_LABEL.get(config.mode or "", "?")
     message = EmailMessage()
     message["From"] = config.from_email.strip() or sender
-    message["To"] = recipient
-    message["Subject"] = f"mailcheck test message via {config.host}"
+    message["To"] = ", ".join(to)
+    message["Subject"] = f"mailcheck test message via {config.host} [{token}]"
+    message[TOKEN_HEADER] = token
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid("mailcheck", domain=sender.rsplit("@", 1)[-1])
     message.set_content(

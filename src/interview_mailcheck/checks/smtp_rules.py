@@ -521,3 +521,82 @@ LOGIN_NOT_CONFIRMED = Rule(
         "only 235 as a login."
     ),
 )
+
+
+ENVELOPE_ACCEPTED = Rule(
+    id="smtp.I011",
+    level=INFO,
+    title="The server would take the message (--envelope): nothing was sent",
+    message="MAIL FROM {sender} and RCPT TO {recipients} accepted, then RSET: nothing was sent",
+    hint="",
+    explanation=(
+        "With --envelope (and in doctor by default) the walk logs in, gives the envelope of the "
+        "invitation (MAIL FROM DEFAULT_FROM_EMAIL, RCPT TO each --to) and resets it with RSET: "
+        "a From the account may not use, or a recipient the server refuses, shows up without "
+        "sending anything. A server may still refuse the message after DATA (a quota, a "
+        "sandbox, content): only --confirm (or sending) proves that."
+    ),
+)
+SELF_ONLY = Rule(
+    id="smtp.W003",
+    level=WARNING,
+    title="The only recipient was the sender itself",
+    message=(
+        "the only recipient was {recipient}, the account itself: a server that delivers to "
+        "the sender and refuses everyone else passes this test"
+    ),
+    hint=(
+        "Pass --to an address at another domain (a candidate's test inbox) to see what "
+        "candidates get"
+    ),
+    explanation=(
+        "Amazon SES in its sandbox delivers to verified addresses only (the account's own), and "
+        "refuses every other recipient with '554 Message rejected: Email address is not "
+        "verified'; some relays deliver to their own users only. A test message to yourself "
+        "then passes while every invitation fails."
+    ),
+)
+RETRIED = Rule(
+    id="smtp.W004",
+    level=WARNING,
+    title="The server accepted only after a retry",
+    message="passed on attempt {attempt} of {attempts}; before that: {failures}",
+    hint=(
+        "Expect transient refusals from this server (busy providers answer 421 to CI runners): "
+        "keep --retries in CI, and let the app retry sending too (a task queue)"
+    ),
+    explanation=(
+        "With --retries N (2 in doctor) a temporary refusal at the greeting or EHLO (4xx), or a "
+        "connection dropped at once, is tried again after a short pause. A run that passed only "
+        "on a retry says so, because the app sending the invitation does not retry."
+    ),
+)
+EHLO_NAME_REFUSED = Rule(
+    id="smtp.E029",
+    level=ERROR,
+    title="The server refused the EHLO name: it is not fully qualified",
+    message="the server refused EHLO {name}: {reply}",
+    hint=(
+        "Give this host a fully qualified name (hostname -f should print one; in Docker set "
+        "`hostname:` and `domainname:`, or --hostname app.example.com): Django sends "
+        "socket.getfqdn()"
+    ),
+    explanation=(
+        "Django's SMTP backend introduces itself with EHLO and the machine's fully qualified "
+        "name (socket.getfqdn(), cached as DNS_NAME). In a container that is often a bare id "
+        "such as 3f2a9c1b7e4d, and Google's smtp-relay and other servers answer '421 4.7.0 Try "
+        "again later, closing connection. (EHLO)' or a 5xx to a name without a dot. mailcheck "
+        "sends the same name Django would (or --ehlo NAME)."
+    ),
+)
+RETRIES_FAILED = Rule(
+    id="smtp.I012",
+    level=INFO,
+    title="Every attempt was refused",
+    message="the server refused all {attempts} attempts: {failures}",
+    hint="",
+    explanation=(
+        "With --retries N a temporary refusal at the greeting or EHLO is tried again; this "
+        "says how often it was tried before the failure reported above was given up on."
+    ),
+)

@@ -131,10 +131,20 @@ def checks(
 @reporting
 @reading_the_settings
 def send_test(
-    to: options.Recipient = None,
+    to: options.Recipients = None,
     login_only: Annotated[
         bool, typer.Option("--login-only", help="Stop after the login; send nothing.")
     ] = False,
+    envelope: Annotated[
+        bool,
+        typer.Option(
+            "--envelope",
+            help="After the login, give MAIL FROM and RCPT TO each --to, then RSET: what the "
+            "server would take, with nothing sent.",
+        ),
+    ] = False,
+    ehlo: options.Ehlo = None,
+    retries: Annotated[int, options.retries_option(0)] = 0,
     timeout: options.Timeout = None,
     cafile: options.Cafile = None,
     insecure: Annotated[
@@ -156,8 +166,9 @@ def send_test(
     """Walk the live SMTP path step by step and say where and why it fails.
 
     Runs the offline config checks first (their errors stop it before any connection), then:
-    resolve EMAIL_HOST, connect, TLS (implicit or STARTTLS), verify the certificate, log in,
-    and send one test message to --to (default: EMAIL_HOST_USER, i.e. to yourself). Each step
+    resolve EMAIL_HOST, connect, TLS (implicit or STARTTLS), verify the certificate, EHLO with
+    the name Django sends, log in, and send one test message to --to (default:
+    EMAIL_HOST_USER, i.e. to yourself), or with --envelope only give its envelope. Each step
     is a check with its duration; -v shows the SMTP dialogue with the credentials masked.
 
     Example: mailcheck send-test --login-only --timeout 5
@@ -166,12 +177,15 @@ def send_test(
     from interview_mailcheck.commands.send_test import send_test_report
 
     smtp_options = SendTestOptions(
-        to=to,
+        to=tuple(to or ()),
         login_only=login_only,
+        envelope=envelope,
         timeout=timeout,
         cafile=str(cafile) if cafile else None,
         insecure=insecure,
         allow_plaintext_auth=allow_plaintext_auth,
+        ehlo=ehlo,
+        retries=retries,
     )
     run(
         lambda: send_test_report(
@@ -306,9 +320,16 @@ def doctor(
     settings_module: options.AppSettings = None,
     pythonpath: options.PythonPath = None,
     send: Annotated[
-        bool, typer.Option("--send", help="Send the test message (default: log in only).")
+        bool,
+        typer.Option(
+            "--send",
+            help="Send the test message (default: log in and give the envelope only, as "
+            "send-test --envelope).",
+        ),
     ] = False,
-    to: options.Recipient = None,
+    to: options.Recipients = None,
+    ehlo: options.Ehlo = None,
+    retries: Annotated[int, options.retries_option(2)] = 2,
     timeout: options.Timeout = None,
     nameserver: options.Nameserver = None,
     cafile: options.Cafile = None,
@@ -339,7 +360,8 @@ def doctor(
 ) -> None:
     """Run every check that applies, in one report: the CI preflight.
 
-    Sections, fast ones first: config, dns, send-test (login only unless --send), and, when
+    Sections, fast ones first: config, dns, send-test (the login and the envelope, as
+    send-test --envelope, unless --send), and, when
     the app's settings module is known (--settings, $DJANGO_SETTINGS_MODULE or
     [tool.mailcheck]), the app's Django settings and an audit of upcoming interviews. A section
     that cannot run because of an earlier one, or that --only/--skip leave out, is reported as
@@ -355,7 +377,9 @@ def doctor(
         settings_module=settings_module,
         pythonpath=pythonpath,
         send=send,
-        to=to,
+        to=tuple(to or ()),
+        ehlo=ehlo,
+        retries=retries,
         timeout=timeout,
         nameservers=tuple(nameservers(nameserver)),
         cafile=str(cafile) if cafile else None,

@@ -25,6 +25,8 @@ from interview_mailcheck.exitcodes import ExitCode
 from interview_mailcheck.report import Report
 
 DEMO_USER = "demo.recruiter@gmail.com"
+CANDIDATE = "asha.rao@example.org"
+"""Who the demo's test message goes to: a candidate, not the recruiter's own account."""
 APP_PASSWORD = "wxyz abcd efgh ijkl"  # the form Google shows: four groups of four letters
 ACCOUNT_PASSWORD = "Summer-2024!"
 EXAMPLE = Path("examples") / "interview_site"
@@ -192,7 +194,7 @@ def _smtp_part(run: DemoRun, show: Callable[[Step], None], folder: Path) -> None
     users = {DEMO_USER: APP_PASSWORD.replace(" ", "")}
     with LoopbackSMTP("starttls", users=users, spaces_ignored=True) as server:
         run.smtp_port = server.port
-        options = SendTestOptions(cafile=server.ca_file(), timeout=5.0)
+        options = SendTestOptions(to=(CANDIDATE,), cafile=server.ca_file(), timeout=5.0)
         for title, name, password in (
             ("send-test with the right App Password", "right.env", APP_PASSWORD),
             (

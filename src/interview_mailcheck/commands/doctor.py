@@ -1,7 +1,8 @@
 """`mailcheck doctor`: every check that applies, in one report, for a laptop or a CI job.
 
 Doctor runs the commands it is made of, fast ones first (Homebrew's doctor does the same):
-config, dns, send-test (login only unless --send) and, when the app's settings module is known,
+config, dns, send-test (the login and the envelope unless --send) and, when the app's settings
+module is known,
 django (an audit of upcoming interviews, as `sessions --since now`). Their reports become the
 parts of doctor's report, one per section; a section that cannot run because of an earlier one,
 or that --only/--skip leave out, is a part that says why it was skipped, never dropped.
@@ -42,7 +43,9 @@ class DoctorOptions:
     settings_module: str | None = None
     pythonpath: Path | None = None
     send: bool = False
-    to: str | None = None
+    to: tuple[str, ...] = ()
+    ehlo: str | None = None
+    retries: int = 2
     timeout: float | None = None
     nameservers: Sequence[Nameserver] = ()
     cafile: str | None = None
@@ -151,7 +154,14 @@ def _send_test(config_result: ConfigResult, options: DoctorOptions, unresolvable
     from interview_mailcheck.commands.send_test import smtp_part
 
     smtp_options = SendTestOptions(
-        to=options.to, login_only=not options.send, timeout=options.timeout, cafile=options.cafile
+        to=options.to,
+        envelope=not options.send,
+        timeout=options.timeout,
+        cafile=options.cafile,
+        ehlo=options.ehlo,
+        retries=options.retries,
+        # The account itself is doctor's recipient by default: say so only when asked.
+        warn_self_only=bool(options.to) or options.send,
     )
     runs, sections, skipped = smtp_part(config_result, smtp_options, host_unresolvable=unresolvable)
     if skipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from interview_mailcheck.checks.config import ConfigResult
@@ -13,6 +14,7 @@ from interview_mailcheck.checks.smtp import (
     walk,
     walk_timeout,
 )
+from interview_mailcheck.checks.smtp_rules import RETRIED, RETRIES_FAILED
 from interview_mailcheck.commands.config import analyse_settings
 from interview_mailcheck.mailconfig import MailConfig, describe_target
 from interview_mailcheck.report import CheckRun, Report, Section
@@ -31,11 +33,34 @@ def open_session(config: MailConfig, options: SendTestOptions) -> SmtpSession:
         budget=timeout * BUDGET_TIMEOUTS,
         cafile=options.cafile,
         insecure=options.insecure,
+        local_hostname=options.ehlo,
     )
 
 
+BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+"""The pause before each retry (the last one again for any after): short, as a CI job waits."""
+
+
 def run_walk(config: MailConfig, options: SendTestOptions) -> WalkResult:
-    return walk(config, options, open_session(config, options))
+    """The walk; once more after a short pause, up to --retries times, while it fails in a way
+    that trying again may mend (a 4xx at the greeting or EHLO, a connection dropped at once)."""
+    failures: list[str] = []
+    attempts = options.retries + 1
+    for attempt in range(1, attempts + 1):
+        outcome = walk(config, options, open_session(config, options))
+        if not outcome.retryable or attempt == attempts:
+            break
+        failures.append(f"attempt {attempt}: {outcome.retryable}")
+        time.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1])
+    if failures:
+        said = "; ".join(failures)
+        note = (
+            RETRIED.finding("send-test", attempt=attempt, attempts=attempts, failures=said)
+            if outcome.passed
+            else RETRIES_FAILED.finding("send-test", attempts=attempt, failures=said)
+        )
+        outcome.runs.insert(0, CheckRun("retries", [note]))
+    return outcome
 
 
 def walk_sections(outcome: WalkResult) -> list[Section]:
@@ -72,13 +97,15 @@ def send_test_report(
     result = analyse_settings(env_file, settings_module, pythonpath)
     config = result.config
     runs, sections, _ = smtp_part(result, options)
-    to = options.to or config.user or "?"
-    recipient = "" if options.login_only else f", test message to {to}"
-    verdict = (
-        "The login works; no message was sent (--login-only)."
-        if options.login_only
-        else f"The test message was accepted: look for it in {to}'s inbox (and spam folder)."
-    )
+    to = ", ".join(options.to) or config.user or "?"
+    if options.login_only:
+        recipient, verdict = "", "The login works; no message was sent (--login-only)."
+    elif options.envelope:
+        recipient = f", envelope to {to}"
+        verdict = "The server would take the message (--envelope); nothing was sent."
+    else:
+        recipient = f", test message to {to}"
+        verdict = f"The test message was accepted: look for it in {to}'s inbox (and spam folder)."
     return Report(
         "send-test",
         [*result.runs, *runs],
