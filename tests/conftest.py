@@ -16,7 +16,13 @@ from interview_mailcheck.settings import ENV_FILE_VARIABLE, MAIL_SETTINGS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ENV_FIXTURES = FIXTURES / "env"
-ISOLATED_VARIABLES = (*MAIL_SETTINGS, ENV_FILE_VARIABLE, "NO_COLOR", "MAILCHECK_DEBUG")
+ISOLATED_VARIABLES = (
+    *MAIL_SETTINGS,
+    ENV_FILE_VARIABLE,
+    "NO_COLOR",
+    "MAILCHECK_DEBUG",
+    "MAILCHECK_IMAP_PASSWORD",
+)
 
 # support.postgres is a plugin (pytest_plugins) that its test module also imports: have pytest
 # rewrite its asserts on that first import, rather than warn that it came too late to.

@@ -6,7 +6,7 @@ from collections import Counter
 
 from conftest import RunCli
 
-from interview_mailcheck.catalog import all_rules
+from interview_mailcheck.catalog import all_rules, general_fix
 from interview_mailcheck.findings import ID_PATTERN, Level, registered_rules
 
 
@@ -37,7 +37,17 @@ def test_explain_prints_the_long_story_for_every_id(run_cli: RunCli) -> None:
         assert result.exit_code == 0
         assert result.stdout.startswith(f"{rule.id} ({rule.level.label}): {rule.title}")
         assert rule.explanation in result.stdout
-        assert f"Fix: {rule.hint}" in result.stdout if rule.hint else "Fix:" not in result.stdout
+        if rule.hint:
+            assert f"Fix: {general_fix(rule.hint)}" in result.stdout
+            assert "{" not in result.stdout.split("Fix: ", 1)[1]  # no template left unfilled
+        else:
+            assert "Fix:" not in result.stdout
+
+
+def test_explain_shows_what_each_finding_fills_in() -> None:
+    assert general_fix("Pass --to {user}") == "Pass --to <user>"
+    assert general_fix("{fix}").startswith("given with each finding")
+    assert general_fix("Set EMAIL_PORT=587") == "Set EMAIL_PORT=587"
 
 
 def test_explain_is_case_insensitive(run_cli: RunCli) -> None:
@@ -82,7 +92,7 @@ def test_checks_by_tag_lists_the_ids_of_those_checks(run_cli: RunCli) -> None:
     expensive = {
         row["id"].split(".")[0] for row in run_cli("checks", "--tag", "expensive", "--json").json()
     }
-    assert expensive == {"smtp", "dns", "session"}
+    assert expensive == {"smtp", "delivery", "dns", "session"}
 
 
 def test_checks_with_an_unknown_tag_is_a_usage_error(run_cli: RunCli) -> None:

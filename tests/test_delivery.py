@@ -301,3 +301,16 @@ def test_a_silent_server_is_not_retried(tmp_path: Path, run_cli: RunCli) -> None
         assert peer.connections == 2  # the walk, and the probe that asks whether it speaks TLS
     assert errors(result) == ["smtp.E007"]
     assert "smtp.I012" not in result.ids() and elapsed < 1 + 1 + 1
+
+
+def test_the_message_has_crlf_line_ends_as_django_sends_them(
+    ca: trustme.CA, trusted: None, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """smtplib sends bytes as they are: a message made with "\\n" would carry bare LFs, which
+    Gmail and others refuse (SMTP smuggling defences). Django sends CRLF; so does mailcheck."""
+    with server(ca) as smtp:
+        result = run_cli("send-test", "--env-file", env_file(tmp_path, smtp.port))
+        [received] = smtp.messages
+    assert result.exit_code == 0
+    assert b"\r\n\r\n" in received.data
+    assert received.data.count(b"\n") == received.data.count(b"\r\n")

@@ -16,6 +16,7 @@ from interview_mailcheck.registry import Check, registered
 CHECK_MODULES = (
     "interview_mailcheck.checks.config",
     "interview_mailcheck.checks.smtp",
+    "interview_mailcheck.checks.delivery",
     "interview_mailcheck.checks.dns",
     "interview_mailcheck.checks.logs",
     "interview_mailcheck.checks.session",
@@ -88,3 +89,16 @@ def find_rule(rule_id: str) -> Rule | None:
 
 def close_ids(rule_id: str) -> list[str]:
     return difflib.get_close_matches(rule_id, [rule.id for rule in all_rules()], n=3, cutoff=0.6)
+
+
+def general_fix(hint: str) -> str:
+    """A rule's fix as `explain` shows it: the parts each finding fills in shown as <name>;
+    a fix that is wholly per finding (the provider's, the reply's) said to be so."""
+    import string
+
+    parts = list(string.Formatter().parse(hint))
+    if all(not literal.strip() for literal, _, _, _ in parts):
+        return "given with each finding: it depends on what was found (the provider, the reply)"
+    return "".join(
+        literal + (f"<{name}>" if name is not None else "") for literal, name, _, _ in parts
+    )

@@ -26,7 +26,7 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -146,6 +146,10 @@ class LoopbackIMAP:
         return self._context
 
     # --- Mailboxes ----------------------------------------------------------------------------
+
+    @property
+    def users(self) -> Mapping[str, str]:
+        return self.store.users
 
     @property
     def junk(self) -> str:

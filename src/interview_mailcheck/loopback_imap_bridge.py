@@ -7,13 +7,21 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from interview_mailcheck.loopback import LoopbackSMTP, Received
-    from interview_mailcheck.loopback_imap import LoopbackIMAP
+
+
+class Mailboxes(Protocol):
+    """Where accepted mail is put: a LoopbackIMAP, or (in the tests) a real Dovecot's Maildirs."""
+
+    @property
+    def users(self) -> Mapping[str, str]: ...
+
+    def deliver(self, user: str, folder: str, message: bytes) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,9 @@ class Delivery:
 
     folder: str
     authentication_results: str | None = None
+    rewrite_from: str | None = None
+    """The From the message gets (as Gmail puts the account's own address in place of one
+    that is not a verified Send-As alias); None leaves it."""
 
 
 Router = Callable[["Received"], "Delivery | None"]
@@ -58,6 +69,20 @@ def in_turn(*deliveries: Delivery) -> Router:
     return route
 
 
+def _replace_from(data: bytes, sender: str) -> bytes:
+    """`data` with its From header field (and any folded lines of it) replaced by `sender`."""
+    eol = b"\r\n" if b"\r\n" in data else b"\n"
+    head, separator, body = data.partition(eol + eol)
+    kept: list[bytes] = []
+    in_from = False
+    for line in head.split(eol):
+        folded = line[:1] in (b" ", b"\t")
+        in_from = in_from if folded else line.lower().startswith(b"from:")
+        if not in_from:
+            kept.append(line)
+    return eol.join([f"From: {sender}".encode(), *kept]) + separator + body
+
+
 def _domain(address: str) -> str:
     return address.rpartition("@")[2].strip("<> ") or "example.invalid"
 
@@ -80,7 +105,8 @@ def demo_router(authserv_id: str = "mx.loopback.test", junk: str = "Junk") -> Ro
 
 
 class SmtpToImap:
-    """Delivers what a LoopbackSMTP accepts into a LoopbackIMAP, without changing either.
+    """Delivers what a LoopbackSMTP accepts into a LoopbackIMAP (any `Mailboxes`), without
+    changing either.
 
     `attach()` wraps the SMTP handler's `handle_DATA` on that one instance (aiosmtpd looks the
     hook up for each new connection), so a message lands in the IMAP store as the SMTP server
@@ -92,7 +118,7 @@ class SmtpToImap:
     def __init__(
         self,
         smtp: LoopbackSMTP,
-        imap: LoopbackIMAP,
+        imap: Mailboxes,
         route: Router,
         *,
         default_user: str | None = None,
@@ -101,20 +127,22 @@ class SmtpToImap:
         self.imap = imap
         self.route = route
         self.default_user = default_user
-        self.delivered: list[tuple[str, str, int]] = []
-        """(user, folder, uid) of each delivery."""
+        self.delivered: list[tuple[str, str, object]] = []
+        """(user, folder, what `deliver` gave: the UID, the file) of each delivery."""
         self._original: Callable[..., Awaitable[str]] | None = None
         self._lock = threading.Lock()
 
-    def deliver(self, received: Received) -> tuple[str, str, int] | None:
+    def deliver(self, received: Received) -> tuple[str, str, object] | None:
         delivery = self.route(received)
         if delivery is None:
             return None
-        users = self.imap.store.users
+        users = self.imap.users
         user = next((r for r in received.recipients if r in users), self.default_user)
         if user is None or user not in users:
             return None
         data = received.data
+        if delivery.rewrite_from is not None:
+            data = _replace_from(data, delivery.rewrite_from)
         if delivery.authentication_results is not None:
             value = " ".join(delivery.authentication_results.split())
             data = f"Authentication-Results: {value}\r\n".encode() + data

@@ -8,12 +8,15 @@ one line, `mailcheck: error: ...`, as every other usage error (cli.MailcheckGrou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import UsageError
+from typer._click.globals import get_current_context
 
 from interview_mailcheck import values
 from interview_mailcheck.errors import MailcheckError, unreadable
@@ -330,6 +333,71 @@ Ehlo = Annotated[
         metavar="NAME",
         help="The name to send in EHLO (default: what Django sends, this host's socket.getfqdn()).",
         show_default=False,
+    ),
+]
+
+
+def at_most_one(*flags: tuple[str, Any]) -> None:
+    """A usage error when more than one of these options is given."""
+    given = [name for name, value in flags if value]
+    if len(given) > 1:
+        raise UsageError(
+            f"{' and '.join(given)} cannot be used together", get_current_context(silent=True)
+        )
+
+
+def only_with(needed: tuple[str, Any], *flags: tuple[str, Any]) -> None:
+    """A usage error when one of `flags` is given without the option they belong to."""
+    given = [name for name, value in flags if value]
+    if given and not needed[1]:
+        raise UsageError(
+            f"{given[0]} only means something with {needed[0]}", get_current_context(silent=True)
+        )
+
+
+def _host(text: str) -> str:
+    """A host name or an IP address (IPv6 with or without brackets)."""
+    import ipaddress
+
+    from interview_mailcheck.dnsdata import domain_name
+
+    inner = text.strip()
+    bare = inner[1:-1] if inner.startswith("[") and inner.endswith("]") else inner
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if not inner:
+        raise ValueError("is empty: give a host name")
+    if "@" in inner:
+        raise ValueError(f"{text!r} is an address, not a host name")
+    name = domain_name(inner, "").strip()
+    if not _HOST_NAME.fullmatch(name):
+        raise ValueError(f"{text!r} is not a host name: letters, digits, '-' and '.' only")
+    return name
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+ImapHost = Annotated[
+    str | None,
+    typer.Option(
+        "--imap-host",
+        metavar="HOST",
+        help="The IMAP server of the recipient's mailbox (default: the provider's, e.g. "
+        "imap.gmail.com for smtp.gmail.com).",
+        show_default=False,
+        parser=_parser("--imap-host", _host),
+    ),
+]
+ConfirmTimeout = Annotated[
+    float,
+    typer.Option(
+        "--confirm-timeout",
+        metavar="SECONDS",
+        help="How long --confirm looks for the message in the mailbox before it gives up.",
+        parser=_parser("--confirm-timeout", _timeout),
     ),
 ]
 

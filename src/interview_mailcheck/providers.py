@@ -352,8 +352,9 @@ REPLIES: tuple[ReplyRule, ...] = tuple(ReplyRule(*row) for row in (
      "Allow ses:SendRawEmail in the IAM policy of the SMTP user"),
     (554, "", "Email address is not verified", "sender_refused", SES,
      "SES has not verified this address",
-     "Verify DEFAULT_FROM_EMAIL (or its domain) in the SES region; in the sandbox, verify the "
-     "recipient too"),
+     "Verify DEFAULT_FROM_EMAIL (or its domain) in the SES region; in the sandbox SES sends "
+     "only to verified addresses: request production access in the SES console (or verify "
+     "each recipient)"),
     (454, "", "Throttling failure", "temporary", SES,
      "SES throttled the sending", "Retry later, more slowly"),
     (454, "", "Temporary authentication failure", "temporary", SES,
@@ -409,6 +410,14 @@ REPLIES: tuple[ReplyRule, ...] = tuple(ReplyRule(*row) for row in (
      True, HOST_ONLY),
     (502, "5.7.0", "Please authenticate first", "auth_required", "brevo",
      "Brevo requires a login before sending", _SET_LOGIN, UNCONFIRMED),
+    # Postfix's texts, which many relays and hosted servers send
+    (553, "", "Sender address rejected: not owned by user", "sender_refused", "",
+     "The server refused the From address: the logged-in account does not own it",
+     "Make DEFAULT_FROM_EMAIL EMAIL_HOST_USER's address or an alias the server lets it use"),
+    (554, "", "Relay access denied", "policy", "",
+     "The server refused to relay to this recipient: it did not count the client as logged in",
+     "Log in (EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) before sending, or use the "
+     "submission port 587"),
     # RFC-defined replies: matched when no provider's text is
     (535, "", "", "auth_failed", "",
      "The server refused the user name and password",

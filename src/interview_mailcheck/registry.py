@@ -18,6 +18,7 @@ from interview_mailcheck.findings import Rule
 AREAS: dict[str, str] = {
     "config": "the email settings, offline",
     "smtp": "the live SMTP dialogue (send-test)",
+    "delivery": "the test message in the recipient's mailbox (send-test --confirm)",
     "dns": "the sending domain's records and EMAIL_HOST's address",
     "session": "the app's interviews in its database",
     "django": "the settings as Django resolves them",

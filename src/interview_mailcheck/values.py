@@ -21,6 +21,9 @@ EMAIL_TIMEOUT says otherwise (an SMTP reply, a DNS answer, an IMAP response)."""
 QUICK_WAIT = 1.0
 """Seconds a quick exchange may take: a diagnosis probe (does the port speak TLS? what does it
 greet with?), the QUIT after a failure. A server that answers at all answers these at once."""
+CONFIRM_TIMEOUT = 60.0
+"""Seconds `send-test --confirm` looks for its message in the mailbox: providers deliver within
+seconds; a minute covers a slow queue without holding a CI job long."""
 MAX_TIMEOUT = 600.0
 """Ten minutes: longer than any server takes to answer, short enough for a CI job."""
 TIMEOUT_RANGE = f"a number of seconds above 0 and at most {MAX_TIMEOUT:g}"

@@ -88,6 +88,8 @@ class WalkResult:
     """The token the test message carries (X-Mailcheck-Token, the Subject)."""
     sent: bool = False
     """The server took the message."""
+    sent_at: float | None = None
+    """When it did (time.monotonic): a confirmation counts its seconds from here."""
 
     @property
     def passed(self) -> bool:
@@ -100,10 +102,10 @@ class WalkResult:
     @property
     def steps(self) -> list[dict[str, Any]]:
         """The Steps section: one row per step."""
-        return [_step_row(run) for run in self.runs]
+        return [step_row(run) for run in self.runs]
 
 
-def _step_row(run: CheckRun) -> dict[str, Any]:
+def step_row(run: CheckRun) -> dict[str, Any]:
     if run.skipped:
         return {"step": run.name, "status": "skipped", "duration_ms": 0.0, "detail": run.skipped}
     levels = {finding.level for finding in run.findings}
@@ -196,6 +198,7 @@ class _Walk:
         self.retryable = ""
         self.token = ""
         self.sent = False
+        self.sent_at: float | None = None
 
     # bookkeeping
 
@@ -254,6 +257,7 @@ class _Walk:
             self.retryable,
             self.token,
             self.sent,
+            self.sent_at,
         )
 
     def planned_steps(self) -> list[str]:
@@ -394,7 +398,7 @@ class _Walk:
             self.token = new_token()
             message = build_message(self.config, sender, to, self.token)
             reply = self.guard(lambda: self.session.send(sender, to, message))
-            self.sent = True
+            self.sent, self.sent_at = True, time.monotonic()
             self.ok(
                 ACCEPTED,
                 "--to",
@@ -419,8 +423,10 @@ def new_token() -> str:
 
 def build_message(config: MailConfig, sender: str, to: list[str], token: str) -> bytes:
     """The test message: From DEFAULT_FROM_EMAIL, Subject naming mailcheck and the token, Date,
-    Message-ID, and the token in X-Mailcheck-Token."""
+    Message-ID, and the token in X-Mailcheck-Token; CRLF line ends, as Django sends them
+    (smtplib passes bytes through, and servers refuse a bare LF)."""
     from email.message import EmailMessage
+    from email.policy import SMTP as SMTP_POLICY
     from email.utils import formatdate, make_msgid
 
     mode = MODE_LABEL.get(config.mode or "", "?")
@@ -437,7 +443,7 @@ def build_message(config: MailConfig, sender: str, to: list[str], token: str) ->
         f"  host: {config.host}\n  port: {config.port}\n  mode: {mode}\n"
         f"  login: {config.user or '(none)'}\n"
     )
-    return message.as_bytes()
+    return message.as_bytes(policy=SMTP_POLICY)
 
 
 def walk_timeout(config: MailConfig, options: SendTestOptions) -> float:

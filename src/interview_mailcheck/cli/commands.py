@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from interview_mailcheck import __version__, options
+from interview_mailcheck import __version__, options, values
 from interview_mailcheck.cli.app import (
     Output,
     SettingsSource,
@@ -82,7 +82,7 @@ def explain(
 
     Example: mailcheck explain config.E012
     """
-    from interview_mailcheck.catalog import close_ids, find_rule
+    from interview_mailcheck.catalog import close_ids, find_rule, general_fix
 
     def body(out: IO[str]) -> int:
         rule = find_rule(rule_id)
@@ -92,7 +92,7 @@ def explain(
             raise InputError(
                 f"unknown finding id {rule_id!r}{hint}; `mailcheck checks` lists them all"
             )
-        fix = f"\nFix: {rule.hint}\n" if rule.hint else ""
+        fix = f"\nFix: {general_fix(rule.hint)}\n" if rule.hint else ""
         out.write(f"{rule.id} ({rule.level.label}): {rule.title}\n\n{rule.explanation}\n{fix}")
         return ExitCode.OK
 
@@ -158,6 +158,39 @@ def send_test(
             help="Allow the login over an unencrypted connection (local test relays only).",
         ),
     ] = False,
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            "--confirm",
+            help="After sending, log in to the mailbox over IMAP and say where the message "
+            "arrived (inbox or spam), what SPF, DKIM and DMARC said, and whether the From "
+            "was rewritten. The password is MAILCHECK_IMAP_PASSWORD, else EMAIL_HOST_PASSWORD.",
+        ),
+    ] = False,
+    imap_host: options.ImapHost = None,
+    imap_port: Annotated[
+        int | None,
+        options.port_option(
+            "--imap-port", "The IMAP port (default: 993, or 143 with --imap-starttls)."
+        ),
+    ] = None,
+    imap_starttls: Annotated[
+        bool,
+        typer.Option("--imap-starttls", help="Plain IMAP upgraded with STARTTLS (port 143)."),
+    ] = False,
+    imap_user: Annotated[
+        str | None,
+        typer.Option(
+            "--imap-user",
+            metavar="USER",
+            help="Whose mailbox --confirm reads (default: EMAIL_HOST_USER).",
+            show_default=False,
+        ),
+    ] = None,
+    confirm_timeout: options.ConfirmTimeout = values.CONFIRM_TIMEOUT,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the test message in the mailbox (--confirm).")
+    ] = False,
     *,
     source: SettingsSource,
     out: Output,
@@ -168,13 +201,40 @@ def send_test(
     Runs the offline config checks first (their errors stop it before any connection), then:
     resolve EMAIL_HOST, connect, TLS (implicit or STARTTLS), verify the certificate, EHLO with
     the name Django sends, log in, and send one test message to --to (default:
-    EMAIL_HOST_USER, i.e. to yourself), or with --envelope only give its envelope. Each step
-    is a check with its duration; -v shows the SMTP dialogue with the credentials masked.
+    EMAIL_HOST_USER, i.e. to yourself), or with --envelope only give its envelope. With
+    --confirm, follow the message into the mailbox over IMAP (INBOX, Junk, All Mail) and
+    delete it there. Each step is a check with its duration; -v shows the SMTP and IMAP
+    dialogues with the credentials masked.
 
-    Example: mailcheck send-test --login-only --timeout 5
+    Example: mailcheck send-test --envelope --to asha.rao@example.org --timeout 5
     """
     from interview_mailcheck.checks.smtp import SendTestOptions
+    from interview_mailcheck.commands.confirm import ConfirmOptions
     from interview_mailcheck.commands.send_test import send_test_report
+
+    options.at_most_one(
+        ("--login-only", login_only), ("--envelope", envelope), ("--confirm", confirm)
+    )
+    options.only_with(
+        ("--confirm", confirm),
+        ("--imap-host", imap_host),
+        ("--imap-port", imap_port),
+        ("--imap-starttls", imap_starttls),
+        ("--imap-user", imap_user),
+        ("--keep", keep),
+    )
+    confirming = (
+        ConfirmOptions(
+            host=imap_host,
+            port=imap_port,
+            starttls=imap_starttls,
+            user=imap_user,
+            within=confirm_timeout,
+            keep=keep,
+        )
+        if confirm
+        else None
+    )
 
     smtp_options = SendTestOptions(
         to=tuple(to or ()),
@@ -194,6 +254,7 @@ def send_test(
             strict=strict,
             settings_module=source.settings_module,
             pythonpath=source.pythonpath,
+            confirming=confirming,
         ),
         out,
         env_file=source.env_file,

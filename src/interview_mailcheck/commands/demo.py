@@ -1,10 +1,12 @@
 """`mailcheck demo`: the whole tool at work on a fresh machine, with no account and no network.
 
-A tour in five reports: `config` on the bundled .env.example (its placeholders), `send-test`
+A tour in seven reports: `config` on the bundled .env.example (its placeholders), `send-test`
 against a loopback SMTP server that behaves like Gmail (STARTTLS with a throwaway CA; AUTH
 answers a wrong password with Gmail's exact 535-5.7.8) with the right App Password and with the
-account password, then `session` and `sessions` on a copy of the example Django project with
-its demo data. Everything it starts or writes is stopped or removed at the end.
+account password; `send-test --confirm` twice through a loopback SMTP server that delivers into
+a loopback IMAP mailbox, once to the inbox and once to spam with DMARC failing; then `session`
+and `sessions` on a copy of the example Django project with its demo data. Everything it starts
+or writes is stopped or removed at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ CANDIDATE = "asha.rao@example.org"
 """Who the demo's test message goes to: a candidate, not the recruiter's own account."""
 APP_PASSWORD = "wxyz abcd efgh ijkl"  # the form Google shows: four groups of four letters
 ACCOUNT_PASSWORD = "Summer-2024!"
+COMPANY_SENDER = "interviews@acme-hiring.example"
+"""The round trip's sender: a company domain, whose SPF, DKIM and DMARC the receiver judges."""
+COMPANY_PASSWORD = "company-app-password"
+CANDIDATE_IMAP_PASSWORD = "candidate-mailbox-password"
 EXAMPLE = Path("examples") / "interview_site"
 EXAMPLE_SETTINGS = "interview_site.settings"
 EXAMPLE_DATABASE_VARIABLE = "INTERVIEW_SITE_DB"
@@ -58,6 +64,7 @@ class DemoRun:
     expectations: list[tuple[str, bool]] = field(default_factory=list)
     """What the demo set out to show, and whether it did."""
     smtp_port: int = 0
+    imap_port: int = 0
 
     @property
     def ok(self) -> bool:
@@ -127,6 +134,7 @@ def run_demo(example_option: Path | None, show: Callable[[Step], None]) -> DemoR
     with _workspace() as folder:
         _config_part(run, show)
         _smtp_part(run, show, folder)
+        _delivery_part(run, show, folder)
         _django_part(run, show, folder, example)
     return run
 
@@ -158,8 +166,9 @@ def show_demo(example_option: Path | None, out: IO[str], *, color: bool, width: 
     ]
     summary.append(
         (
-            f"Cleaned up: the SMTP server on port {run.smtp_port} is stopped and the temporary "
-            "files are removed.",
+            f"Cleaned up: the SMTP server on port {run.smtp_port}, the IMAP server on port "
+            f"{run.imap_port} and the round trip's SMTP server are stopped; the temporary files "
+            "are removed.",
             "",
         )
     )
@@ -222,6 +231,60 @@ def _smtp_part(run: DemoRun, show: Callable[[Step], None], folder: Path) -> None
                 run.expectations.append(("Gmail's 535 was diagnosed", "smtp.E012" in ids))
         arrived = len(server.messages)
     run.expectations.append(("exactly one message reached the server", arrived == 1))
+
+
+def _delivery_part(run: DemoRun, show: Callable[[Step], None], folder: Path) -> None:
+    """send-test --confirm twice: the demo router files the first message in the inbox with
+    every verdict passing, the second in Junk with DMARC failing."""
+    from interview_mailcheck.checks.smtp import SendTestOptions
+    from interview_mailcheck.commands.confirm import ConfirmOptions
+    from interview_mailcheck.commands.send_test import send_test_report
+    from interview_mailcheck.loopback import LoopbackSMTP
+    from interview_mailcheck.loopback_imap import LoopbackIMAP, SmtpToImap, demo_router
+
+    with (
+        LoopbackIMAP({CANDIDATE: CANDIDATE_IMAP_PASSWORD}) as imap,
+        LoopbackSMTP("starttls", users={COMPANY_SENDER: COMPANY_PASSWORD}, ca=imap.ca) as smtp,
+        SmtpToImap(smtp, imap, demo_router(junk=imap.junk)),
+    ):
+        run.imap_port = imap.tls_port
+        env_file = folder / "company.env"
+        env_file.write_text(
+            "EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend\n"
+            f"EMAIL_HOST=localhost\nEMAIL_PORT={smtp.port}\nEMAIL_USE_TLS=True\n"
+            f"EMAIL_HOST_USER={COMPANY_SENDER}\nEMAIL_HOST_PASSWORD={COMPANY_PASSWORD}\n"
+            f"DEFAULT_FROM_EMAIL=Interview Team <{COMPANY_SENDER}>\nEMAIL_TIMEOUT=5\n"
+            f"MAILCHECK_IMAP_PASSWORD={CANDIDATE_IMAP_PASSWORD}\n",
+            encoding="utf-8",
+        )
+        options = SendTestOptions(to=(CANDIDATE,), cafile=imap.ca_file(), timeout=5.0)
+        confirming = ConfirmOptions(
+            host="localhost", port=imap.tls_port, user=CANDIDATE, within=10.0
+        )
+        command = (
+            f"mailcheck send-test --env-file company.env --to {CANDIDATE} --confirm "
+            f"--imap-host localhost --imap-port {imap.tls_port} --imap-user {CANDIDATE}"
+        )
+        for title, wanted in (
+            ("send-test --confirm: the invitation followed into the candidate's inbox", "inbox"),
+            ("send-test --confirm again: this time the receiver files it as spam", "spam"),
+        ):
+            report = send_test_report(env_file, options, strict=False, confirming=confirming)
+            step = Step(title, command, report)
+            run.steps.append(step)
+            show(step)
+            ids = {finding.id for finding in report.findings}
+            if wanted == "inbox":
+                met = report.ok and "delivery.I001" in ids
+                run.expectations.append(("the first message was found in the inbox", met))
+            else:
+                dmarc = any(
+                    f.id == "delivery.E003" and f.subject == "dmarc" for f in report.findings
+                )
+                met = "delivery.E001" in ids and dmarc
+                run.expectations.append(("the second was found in spam, DMARC failing", met))
+        left = len(imap.messages(CANDIDATE))
+    run.expectations.append(("both test messages were deleted from the mailbox", left == 0))
 
 
 def _django_part(

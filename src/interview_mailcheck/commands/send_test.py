@@ -11,11 +11,13 @@ from interview_mailcheck.checks.smtp import (
     SendTestOptions,
     WalkResult,
     blocker,
+    step_row,
     walk,
     walk_timeout,
 )
 from interview_mailcheck.checks.smtp_rules import RETRIED, RETRIES_FAILED
 from interview_mailcheck.commands.config import analyse_settings
+from interview_mailcheck.commands.confirm import ConfirmOptions, confirm, unread_recipient
 from interview_mailcheck.mailconfig import MailConfig, describe_target
 from interview_mailcheck.report import CheckRun, Report, Section
 from interview_mailcheck.smtp_session import SmtpSession
@@ -71,9 +73,14 @@ def walk_sections(outcome: WalkResult) -> list[Section]:
 
 
 def smtp_part(
-    result: ConfigResult, options: SendTestOptions, *, host_unresolvable: bool = False
+    result: ConfigResult,
+    options: SendTestOptions,
+    *,
+    host_unresolvable: bool = False,
+    confirming: ConfirmOptions | None = None,
 ) -> tuple[list[CheckRun], list[Section], str]:
-    """The walk's checks and sections, or why it did not run: (runs, sections, skipped)."""
+    """The walk's checks and sections, or why it did not run: (runs, sections, skipped).
+    With `confirming`, the message sent is then looked for in the mailbox (the confirm step)."""
     stop = blocker(
         result.config,
         options,
@@ -82,8 +89,24 @@ def smtp_part(
     )
     if stop is not None:
         return [CheckRun("send-test", [stop.finding])], [], "" if stop.is_refusal else stop.reason
+    if confirming is not None:
+        misaddressed = unread_recipient(result.config, options, confirming)
+        if misaddressed is not None:
+            return [CheckRun("confirm", [misaddressed])], [], ""
     outcome = run_walk(result.config, options)
-    return outcome.runs, walk_sections(outcome), ""
+    sections = walk_sections(outcome)
+    if confirming is not None:
+        if outcome.sent:
+            confirmation = confirm(result.config, options, confirming, outcome)
+            outcome.runs.append(confirmation.run)
+            sections[0].rows.append(confirmation.row)
+            sections.append(
+                Section("imap", "IMAP transcript (credentials masked)", confirmation.transcript)
+            )
+        else:
+            outcome.runs.append(CheckRun("confirm", skipped="not reached: nothing was sent"))
+            sections[0].rows.append(step_row(outcome.runs[-1]))
+    return outcome.runs, sections, ""
 
 
 def send_test_report(
@@ -93,16 +116,20 @@ def send_test_report(
     strict: bool,
     settings_module: str | None = None,
     pythonpath: Path | None = None,
+    confirming: ConfirmOptions | None = None,
 ) -> Report:
     result = analyse_settings(env_file, settings_module, pythonpath)
     config = result.config
-    runs, sections, _ = smtp_part(result, options)
+    runs, sections, _ = smtp_part(result, options, confirming=confirming)
     to = ", ".join(options.to) or config.user or "?"
     if options.login_only:
         recipient, verdict = "", "The login works; no message was sent (--login-only)."
     elif options.envelope:
         recipient = f", envelope to {to}"
         verdict = "The server would take the message (--envelope); nothing was sent."
+    elif confirming is not None:
+        recipient = f", test message to {to}, confirmed over IMAP"
+        verdict = "The test message reached the inbox, as the confirm step shows."
     else:
         recipient = f", test message to {to}"
         verdict = f"The test message was accepted: look for it in {to}'s inbox (and spam folder)."
