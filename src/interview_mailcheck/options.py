@@ -208,6 +208,14 @@ Nameserver = Annotated[
         callback=_nameservers,
     ),
 ]
+NoDns = Annotated[
+    bool,
+    typer.Option(
+        "--no-dns",
+        help="Do not look up the candidates' email domains in DNS; the offline checks (a "
+        "misspelt provider domain such as gmial.com) still run.",
+    ),
+]
 
 # --- Windows of time and counts ----------------------------------------------------------------
 
