@@ -16,6 +16,7 @@ Every verdict becomes a finding per address that has it, on the interview it bel
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -97,7 +98,10 @@ DOMAINS_UNCHECKED = Rule(
     level=INFO,
     title="The candidates' email domains could not be checked in DNS",
     message="{count} could not be checked in DNS ({domains}; {interviews}): {reason}",
-    hint="Check the network or pass --nameserver IP, or allow a longer --timeout",
+    hint=(
+        "Check the network or pass --nameserver IP, allow a longer --timeout, or skip the "
+        "lookups with --no-dns"
+    ),
     explanation=(
         "mailcheck got no usable answer about these domains: the nameserver did not answer "
         "within the --timeout (one deadline for all the lookups of the run), answered with an "
@@ -180,6 +184,8 @@ class CandidateDomains:
         """By the domain as written in an address."""
         self._named: dict[str, DomainVerdict] = {}
         """By the domain's DNS form, in the order first seen: one verdict per domain."""
+        self.unanswered_interviews: Counter[str] = Counter()
+        """Why some domains got no answer -> how many interviews have an address at one."""
 
     def verdict(self, written: str) -> DomainVerdict:
         """The verdict on the domain of an address, as written there (judged on first use)."""
@@ -232,12 +238,15 @@ class CandidateDomains:
         each distinct domain is counted once for the interview."""
         findings: list[Finding] = []
         counted: set[int] = set()
+        unanswered: set[str] = set()
         for address, subject, side in addresses:
             local, _, written = address.rpartition("@")
             verdict = self.verdict(written)
             if id(verdict) not in counted:
                 counted.add(id(verdict))
                 verdict.interviews += 1
+            if verdict.failure is not None:
+                unanswered.add(verdict.failure.reason)
             if verdict.rule is None:
                 continue
             meant = verdict.fields.get("meant")
@@ -253,7 +262,15 @@ class CandidateDomains:
                     **{key: value for key, value in verdict.fields.items() if key != "meant"},
                 )
             )
+        self.unanswered_interviews.update(unanswered)
         return findings
+
+    def passed(self, verdict: DomainVerdict) -> None:
+        """Count an interview whose one address is at `verdict`'s domain, which has no finding
+        (`InterviewChecks.audit` passes a healthy interview over with this alone)."""
+        verdict.interviews += 1
+        if verdict.failure is not None:
+            self.unanswered_interviews[verdict.failure.reason] += 1
 
     def unchecked(self, context: Mapping[str, Any] | None = None) -> list[Finding]:
         """One session.I002 per reason the records of some domains could not be read."""
@@ -267,7 +284,7 @@ class CandidateDomains:
             shown = ", ".join(names[:SHOWN_DOMAINS])
             if len(names) > SHOWN_DOMAINS:
                 shown += f" and {len(names) - SHOWN_DOMAINS} more"
-            interviews = sum(verdict.interviews for verdict in verdicts)
+            interviews = self.unanswered_interviews[reason]
             kind = verdicts[0].failure.kind if verdicts[0].failure else ""
             findings.append(
                 DOMAINS_UNCHECKED.finding(

@@ -237,7 +237,7 @@ class InterviewChecks:
         short_path = bool(self.candidate_field and self.session_field)
         is_address = _is_bare_address
         make = InterviewRecord._make
-        verdict = self.domains.verdict if self.domains is not None else None
+        domains = self.domains
         count = 0
         for row in rows:
             count += 1
@@ -251,11 +251,11 @@ class InterviewChecks:
                 and key.strip()
                 and is_address(email)
             ):
-                if verdict is None:
+                if domains is None:
                     continue
-                domain = verdict(email[email.rfind("@") + 1 :])
+                domain = domains.verdict(email[email.rfind("@") + 1 :])
                 if domain.rule is None:
-                    domain.interviews += 1
+                    domains.passed(domain)
                     continue
             yield from self.all_checks(make(row), {"interview_id": identify(row[0])})
         self.checked = count
