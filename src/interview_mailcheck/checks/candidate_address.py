@@ -180,8 +180,8 @@ class CandidateDomains:
     def __init__(self, lookup: Lookup | None, not_looked_up: str = "") -> None:
         self.lookup = lookup
         self.not_looked_up = not_looked_up
-        self._written: dict[str, DomainVerdict] = {}
-        """By the domain as written in an address."""
+        self.judged: dict[str, DomainVerdict] = {}
+        """By the domain as written in an address: read directly on the hot path."""
         self._named: dict[str, DomainVerdict] = {}
         """By the domain's DNS form, in the order first seen: one verdict per domain."""
         self.unanswered_interviews: Counter[str] = Counter()
@@ -189,9 +189,9 @@ class CandidateDomains:
 
     def verdict(self, written: str) -> DomainVerdict:
         """The verdict on the domain of an address, as written there (judged on first use)."""
-        found = self._written.get(written)
+        found = self.judged.get(written)
         if found is None:
-            found = self._written[written] = self._judge(written)
+            found = self.judged[written] = self._judge(written)
         return found
 
     def _judge(self, written: str) -> DomainVerdict:

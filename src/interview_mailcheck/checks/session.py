@@ -238,6 +238,7 @@ class InterviewChecks:
         is_address = _is_bare_address
         make = InterviewRecord._make
         domains = self.domains
+        judged = domains.judged if domains is not None else {}
         count = 0
         for row in rows:
             count += 1
@@ -253,9 +254,13 @@ class InterviewChecks:
             ):
                 if domains is None:
                     continue
-                domain = domains.verdict(email[email.rfind("@") + 1 :])
+                written = email[email.rfind("@") + 1 :]
+                domain = judged.get(written) or domains.verdict(written)
                 if domain.rule is None:
-                    domains.passed(domain)
+                    if domain.failure is None:
+                        domain.interviews += 1
+                    else:
+                        domains.passed(domain)
                     continue
             yield from self.all_checks(make(row), {"interview_id": identify(row[0])})
         self.checked = count
