@@ -89,9 +89,11 @@ def _readable_file(kind: str) -> Callable[[str], Path]:
 def _nameservers(texts: list[str] | None) -> list[str] | None:
     """Each --nameserver checked here, as the option is read (typer cannot convert the items
     of a repeated option); the commands parse them with the same function."""
+    if not texts:
+        return texts  # nothing to parse: the DNS module is not imported
     from interview_mailcheck.dnsdata import parse_nameserver
 
-    for text in texts or ():
+    for text in texts:
         try:
             parse_nameserver(text)
         except MailcheckError as error:

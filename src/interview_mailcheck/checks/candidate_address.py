@@ -18,14 +18,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from interview_mailcheck.dnsdata import DnsUnavailable, Lookup, domain_name
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.findings import Finding, Level, Rule
 from interview_mailcheck.maildomains import likely_typo
 from interview_mailcheck.registry import check
+
+if TYPE_CHECKING:
+    # dnsdata is imported when a domain needs it (a lookup, a name that is not plain ASCII):
+    # `sessions --no-dns` over ASCII domains, doctor and the demo never pay for it.
+    from interview_mailcheck.dnsdata import DnsUnavailable, Lookup
 
 ERROR, INFO = Level.ERROR, Level.INFO
 
@@ -126,23 +129,51 @@ SHOWN_DOMAINS = 10
 # --- One domain -----------------------------------------------------------------------------
 
 
-@dataclass
 class DomainVerdict:
-    """What is known about one domain, shared by every address at it."""
+    """What is known about one domain, shared by every address at it: one object per domain,
+    compared by identity. A plain class, not a dataclass: creating one at import costs start-up
+    time, which `sessions` counts (bench/sessions.py)."""
 
-    domain: str
-    """The domain as DNS knows it (IDNA, lower case); as written when it is not a name."""
-    answer: str
-    """What was found, in a few words: the section row of the domain."""
-    rule: Rule | None = None
-    """The error every address at the domain gets; None when there is none to report."""
-    fields: dict[str, str] = field(default_factory=dict)
-    """The rule's message fields that belong to the domain (problem, meant)."""
-    evidence: dict[str, Any] = field(default_factory=dict)
-    failure: DnsUnavailable | None = None
-    """Why the records could not be read: no verdict, reported by session.I002."""
-    interviews: int = 0
-    """How many interviews have an address at the domain."""
+    __slots__ = ("answer", "domain", "evidence", "failure", "fields", "interviews", "rule")
+
+    def __init__(
+        self,
+        domain: str,
+        answer: str,
+        rule: Rule | None = None,
+        fields: dict[str, str] | None = None,
+        evidence: dict[str, Any] | None = None,
+        failure: DnsUnavailable | None = None,
+    ) -> None:
+        self.domain = domain
+        """The domain as DNS knows it (IDNA, lower case); as written when it is not a name."""
+        self.answer = answer
+        """What was found, in a few words: the section row of the domain."""
+        self.rule = rule
+        """The error every address at the domain gets; None when there is none to report."""
+        self.fields = fields or {}
+        """The rule's message fields that belong to the domain (problem, meant)."""
+        self.evidence = evidence or {}
+        self.failure = failure
+        """Why the records could not be read: no verdict, reported by session.I002."""
+        self.interviews = 0
+        """How many interviews have an address at the domain."""
+
+
+MAX_LABEL, MAX_NAME = 63, 253
+"""RFC 1035's limits, as dnsdata.domain_name applies them."""
+
+
+def dns_form(written: str) -> str:
+    """The domain of an address as DNS knows it (dnsdata.domain_name: lower case, IDNA);
+    InputError when it is no domain name. Plain ASCII, the common case, needs no IDNA codec."""
+    if written.isascii():
+        name = written.lower()
+        if len(name) <= MAX_NAME and all(0 < len(label) <= MAX_LABEL for label in name.split(".")):
+            return name
+    from interview_mailcheck.dnsdata import domain_name
+
+    return domain_name(written, "the domain")
 
 
 def judge_mail_domain(domain: str, lookup: Lookup) -> DomainVerdict:
@@ -197,7 +228,7 @@ class CandidateDomains:
     def _judge(self, written: str) -> DomainVerdict:
         text = written.strip()
         try:
-            name = domain_name(text, "the domain")
+            name = dns_form(text)
         except InputError as error:
             name = text.lower()
             if name not in self._named:
@@ -224,6 +255,8 @@ class CandidateDomains:
         elif self.lookup is None:
             verdict = DomainVerdict(name, f"not looked up ({self.not_looked_up})")
         else:
+            from interview_mailcheck.dnsdata import DnsUnavailable
+
             try:
                 verdict = judge_mail_domain(name, self.lookup)
             except DnsUnavailable as failure:
@@ -235,15 +268,15 @@ class CandidateDomains:
         self, addresses: Iterable[tuple[str, str, Side]], context: Mapping[str, Any] | None
     ) -> list[Finding]:
         """The findings of one interview's valid addresses, each (address, subject, side);
-        each distinct domain is counted once for the interview."""
+        each distinct domain (and reason a domain went unanswered) counts the interview once."""
         findings: list[Finding] = []
-        counted: set[int] = set()
+        counted: list[DomainVerdict] = []
         unanswered: set[str] = set()
         for address, subject, side in addresses:
             local, _, written = address.rpartition("@")
-            verdict = self.verdict(written)
-            if id(verdict) not in counted:
-                counted.add(id(verdict))
+            verdict = self.judged.get(written) or self.verdict(written)
+            if verdict not in counted:
+                counted.append(verdict)
                 verdict.interviews += 1
             if verdict.failure is not None:
                 unanswered.add(verdict.failure.reason)
@@ -262,7 +295,8 @@ class CandidateDomains:
                     **{key: value for key, value in verdict.fields.items() if key != "meant"},
                 )
             )
-        self.unanswered_interviews.update(unanswered)
+        if unanswered:
+            self.unanswered_interviews.update(unanswered)
         return findings
 
     def passed(self, verdict: DomainVerdict) -> None:

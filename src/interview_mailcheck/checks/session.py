@@ -9,6 +9,7 @@ each interview's valid addresses when `InterviewChecks` is given the run's `Cand
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,8 +22,10 @@ from interview_mailcheck.registry import check
 
 ERROR, WARNING = Level.ERROR, Level.WARNING
 # A bare address (what the database holds) matches the pattern email_address() applies last;
-# matching it directly skips the 'Name <address>' attempt on the short path.
-_is_bare_address = ADDRESS.fullmatch
+# matching it directly skips the 'Name <address>' attempt on the short path. The same pattern
+# with its domain as group 1, which the short path looks up among the domains judged.
+_LOCAL, _AT, _DOMAIN = ADDRESS.pattern.partition("+@")
+_bare_address = re.compile(f"{_LOCAL}+@({_DOMAIN})").fullmatch
 
 NOT_FOUND = Rule(
     id="session.E001",
@@ -235,7 +238,7 @@ class InterviewChecks:
         """
         healthy_needs_time = bool(self.started_field)
         short_path = bool(self.candidate_field and self.session_field)
-        is_address = _is_bare_address
+        bare_address = _bare_address
         make = InterviewRecord._make
         domains = self.domains
         judged = domains.judged if domains is not None else {}
@@ -249,12 +252,12 @@ class InterviewChecks:
                 and email
                 and email == session_email
                 and (started is not None or not healthy_needs_time)
-                and key.strip()
-                and is_address(email)
+                and not key.isspace()
+                and (address := bare_address(email))
             ):
                 if domains is None:
                     continue
-                written = email[email.rfind("@") + 1 :]
+                written = address[1]
                 domain = judged.get(written) or domains.verdict(written)
                 if domain.rule is None:
                     if domain.failure is None:
