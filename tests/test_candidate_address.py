@@ -12,11 +12,13 @@ import shutil
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, Run, RunCli
+from hypothesis import given
+from hypothesis import strategies as st
 from support.django_site import (
     EMAIL_DIFFERS,
     HEALTHY,
@@ -31,7 +33,9 @@ from support.django_site import (
 from support.nameserver import Nameserver, SilentNameserver, load_zones
 
 from interview_mailcheck.adapters.dns import DnsClient
-from interview_mailcheck.checks.candidate_address import CandidateDomains
+from interview_mailcheck.checks.candidate_address import CandidateDomains, dns_form
+from interview_mailcheck.dnsdata import domain_name
+from interview_mailcheck.errors import InputError
 
 pytest_plugins = ["support.django_fixtures"]  # demo_db, process_state, site
 pytestmark = pytest.mark.usefixtures("site")
@@ -615,3 +619,22 @@ def test_no_address_makes_mailcheck_fail(
     by_interview = {f.get("interview_id"): f["id"] for f in result.json()["findings"]}
     assert by_interview[HEALTHY] == "session.E009"  # a name longer than 253: cannot exist
     assert by_interview[INVALID_EMAIL] == "session.E012"  # a Cyrillic а in gmail
+
+
+def _either(convert: Callable[[str], str], text: str) -> str:
+    try:
+        return convert(text)
+    except InputError:
+        return "InputError"
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="aZ09-_.@ ", max_size=80),
+        st.builds(lambda n, m: "a" * n + "." + "b" * m, st.integers(0, 70), st.integers(0, 260)),
+        st.text(max_size=20),
+    )
+)
+def test_the_ascii_short_cut_is_domain_name(text: str) -> None:
+    """dns_form skips the IDNA codec for plain ASCII: the same name, or the same refusal."""
+    assert _either(dns_form, text) == _either(lambda t: domain_name(t, "the domain"), text)

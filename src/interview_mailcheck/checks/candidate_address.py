@@ -167,7 +167,7 @@ MAX_LABEL, MAX_NAME = 63, 253
 def dns_form(written: str) -> str:
     """The domain of an address as DNS knows it (dnsdata.domain_name: lower case, IDNA);
     InputError when it is no domain name. Plain ASCII, the common case, needs no IDNA codec."""
-    if written.isascii():
+    if written.isascii() and "@" not in written and written == written.strip():
         name = written.lower()
         if len(name) <= MAX_NAME and all(0 < len(label) <= MAX_LABEL for label in name.split(".")):
             return name
