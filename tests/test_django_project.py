@@ -82,7 +82,7 @@ def hiring_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_second_layout_sessions(hiring_site: Path) -> None:
     """Bookings and rooms, integer keys, a nullable email: no option on the command line."""
-    completed = mailcheck("sessions", "--json", cwd=hiring_site)
+    completed = mailcheck("sessions", "--no-dns", "--json", cwd=hiring_site)
     assert (completed.returncode, completed.stderr) == (1, "")
     document = json.loads(completed.stdout)
     assert document["summary"] == {"errors": 3, "warnings": 1, "infos": 0, "checked": 5}
@@ -97,7 +97,7 @@ def test_second_layout_sessions(hiring_site: Path) -> None:
 
 
 def test_second_layout_session_in_the_apps_time_zone(hiring_site: Path) -> None:
-    completed = mailcheck("session", "1", "--json", cwd=hiring_site)
+    completed = mailcheck("session", "1", "--no-dns", "--json", cwd=hiring_site)
     assert completed.returncode == 0
     document = json.loads(completed.stdout)
     assert document["findings"] == []  # https, on a public host, with the key
@@ -119,18 +119,24 @@ def test_second_layout_session_in_the_apps_time_zone(hiring_site: Path) -> None:
 
 def test_second_layout_window_and_malformed_id(hiring_site: Path) -> None:
     window = mailcheck(
-        "sessions", "--since", "2030-03-05", "--until", "2030-03-06", cwd=hiring_site
+        "sessions", "--since", "2030-03-05", "--until", "2030-03-06", "--no-dns", cwd=hiring_site
     )
     assert window.returncode == 1
     assert window.stdout.startswith("mailcheck sessions: 2 interviews from 2030-03-05 until")
-    malformed = mailcheck("session", "abc", "--json", cwd=hiring_site)
+    malformed = mailcheck("session", "abc", "--no-dns", "--json", cwd=hiring_site)
     assert (malformed.returncode, malformed.stderr) == (1, "")
     assert [f["id"] for f in json.loads(malformed.stdout)["findings"]] == ["session.E001"]
 
 
 def test_options_override_the_pyproject_layout(hiring_site: Path) -> None:
     completed = mailcheck(
-        "session", "4", "--field", "session.candidate-email=language", "--json", cwd=hiring_site
+        "session",
+        "4",
+        "--field",
+        "session.candidate-email=language",
+        "--no-dns",
+        "--json",
+        cwd=hiring_site,
     )
     (finding,) = json.loads(completed.stdout)["findings"]
     assert finding["id"] == "session.E007"
@@ -141,7 +147,7 @@ def test_example_project_runs_from_its_own_folder(demo_db: Path) -> None:
     """examples/interview_site/pyproject.toml names the settings: no option needed."""
     environment = {**clean_environment(), "INTERVIEW_SITE_DB": str(demo_db)}
     completed = subprocess.run(
-        [sys.executable, "-m", "interview_mailcheck", "sessions", "--json"],
+        [sys.executable, "-m", "interview_mailcheck", "sessions", "--no-dns", "--json"],
         cwd=EXAMPLE,
         env=environment,
         capture_output=True,

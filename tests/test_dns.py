@@ -310,6 +310,17 @@ def test_host_that_is_not_a_host_name(run_cli: RunCli, nameserver: Nameserver) -
     assert "EMAIL_HOST 'smtp..gmail.com' is not a valid host name" in result.stdout
 
 
+def test_host_with_a_newline_is_not_a_host_name(run_cli: RunCli, nameserver: Nameserver) -> None:
+    """A quoted .env value can hold a newline: it is no host name, and no message breaks."""
+    env = {"EMAIL_HOST": "email_host=\nemail_host="}
+    result = run_cli("dns", "--nameserver", nameserver.address, "--json", env=env)
+    assert result.findings() == [
+        "dns.E004 error EMAIL_HOST: EMAIL_HOST 'email_host=\\nemail_host=' is not a valid host "
+        "name: the app cannot connect to it"
+    ]
+    assert (result.exit_code, result.stderr) == (1, "")
+
+
 def test_dmarc_findings(run_cli: RunCli, nameserver: Nameserver) -> None:
     malformed = only_finding(run_dns(run_cli, nameserver, "baddmarc.test"))
     assert malformed["subject"] == "_dmarc.baddmarc.test"

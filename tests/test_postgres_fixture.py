@@ -248,7 +248,7 @@ def test_sql_seeding_makes_the_rows_of_demo_data_generate(
 
 def mailcheck_sessions(environment: dict[str, str], *options: str) -> tuple[int, str, str]:
     completed = subprocess.run(
-        [sys.executable, "-m", "interview_mailcheck", "sessions", *SITE_ARGS, *options],
+        [sys.executable, "-m", "interview_mailcheck", "sessions", *SITE_ARGS, "--no-dns", *options],
         env=environment,
         capture_output=True,
         text=True,

@@ -145,7 +145,7 @@ def audit(shared: Shared, database: Path, user: str, init_command: str = "") -> 
         "INIT_COMMAND": init_command,
     }
     completed = subprocess.run(
-        [sys.executable, "-c", DRIVER, "sessions", *SITE_ARGS, "--json"],
+        [sys.executable, "-c", DRIVER, "sessions", *SITE_ARGS, "--no-dns", "--json"],
         cwd=shared.root,
         env=environment,
         capture_output=True,
@@ -462,7 +462,7 @@ def test_wal_database_in_a_writable_folder_gets_no_files_beside_it(
     database = copy_of(site, folder, "wal")
     before = contents(folder)
     use_database(monkeypatch, database)
-    result = run_cli("sessions", *SITE_ARGS, "--json")
+    result = run_cli("sessions", *SITE_ARGS, "--no-dns", "--json")
     assert result.exit_code == 1
     assert contents(folder) == before == {DB: digest(database)}
 
@@ -509,7 +509,7 @@ def test_a_copy_that_cannot_be_made_is_one_line(
     monkeypatch.setattr(adapter, "private_copy", changing)
     database = copy_of(site, tmp_path, "wal")
     use_database(monkeypatch, database)
-    result = run_cli("sessions", *SITE_ARGS)
+    result = run_cli("sessions", *SITE_ARGS, "--no-dns")
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"mailcheck: error: database cannot be opened: SQLite {database}: it is in WAL mode and "

@@ -92,9 +92,11 @@ def _readable_file(kind: str) -> Callable[[str], Path]:
 def _nameservers(texts: list[str] | None) -> list[str] | None:
     """Each --nameserver checked here, as the option is read (typer cannot convert the items
     of a repeated option); the commands parse them with the same function."""
+    if not texts:
+        return texts  # nothing to parse: the DNS module is not imported
     from interview_mailcheck.dnsdata import parse_nameserver
 
-    for text in texts or ():
+    for text in texts:
         try:
             parse_nameserver(text)
         except MailcheckError as error:
@@ -209,6 +211,14 @@ Nameserver = Annotated[
         help="Ask this nameserver (repeatable; IPv6 as [IP]:PORT). Default: the system's.",
         show_default=False,
         callback=_nameservers,
+    ),
+]
+NoDns = Annotated[
+    bool,
+    typer.Option(
+        "--no-dns",
+        help="Do not look up the candidates' email domains in DNS; the offline checks (a "
+        "misspelt provider domain such as gmial.com) still run.",
     ),
 ]
 

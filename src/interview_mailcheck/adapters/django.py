@@ -40,6 +40,7 @@ from interview_mailcheck.adapters.sqlite_files import (
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, localize
 from interview_mailcheck.settings import MAIL_SETTINGS, DjangoResolved
+from interview_mailcheck.values import parse_timeout
 
 DJANGO_MISSING = (
     "Django is not installed in this environment: pip install 'interview-mailcheck[django]' "
@@ -184,6 +185,8 @@ class Project:
     settings_module: str
     time_zone: str
     use_tz: bool
+    email_timeout: float | None = None
+    """EMAIL_TIMEOUT when it is a usable timeout: what session and sessions wait for DNS."""
 
     @property
     def zone(self) -> tzinfo | None:
@@ -214,7 +217,13 @@ def load_project(module: str, pythonpath: Path) -> Project:
         with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
             django.setup()
     secrets.current().add_all(settings_secrets(settings))
-    return Project(module, str(settings.TIME_ZONE or ""), bool(settings.USE_TZ))
+    timeout = getattr(settings, "EMAIL_TIMEOUT", None)
+    usable = (
+        parse_timeout(str(timeout))
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+        else None
+    )
+    return Project(module, str(settings.TIME_ZONE or ""), bool(settings.USE_TZ), usable)
 
 
 # --- Read-only connections ------------------------------------------------------------------

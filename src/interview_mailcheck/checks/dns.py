@@ -111,6 +111,8 @@ def _host(config: MailConfig) -> tuple[str | None, str, bool]:
         pass
     else:
         return None, "EMAIL_HOST is an IP address: nothing to look up", False
+    if any(char.isspace() or not char.isprintable() for char in raw):
+        return None, "", True  # a space, a newline or a control character: no host name
     try:
         host = domain_name(raw, "EMAIL_HOST")
     except InputError:

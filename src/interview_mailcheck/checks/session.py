@@ -2,15 +2,19 @@
 
 The chain the app relies on: the Interview, its session_key, the InterviewSession with that
 key, the candidate's email (on the candidate and on the session), the link. Each check is a
-plain function over an `InterviewRecord`; the adapter reads the records, read-only.
+plain function over an `InterviewRecord`; the adapter reads the records, read-only. Whether the
+addresses can receive mail at all (their domains) is checks/candidate_address.py, run here on
+each interview's valid addresses when `InterviewChecks` is given the run's `CandidateDomains`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from interview_mailcheck.checks.candidate_address import CandidateDomains, Side
 from interview_mailcheck.findings import Finding, Level, Rule
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, is_local_host, template_uses
 from interview_mailcheck.mailconfig import ADDRESS, email_address
@@ -18,8 +22,10 @@ from interview_mailcheck.registry import check
 
 ERROR, WARNING = Level.ERROR, Level.WARNING
 # A bare address (what the database holds) matches the pattern email_address() applies last;
-# matching it directly skips the 'Name <address>' attempt on the short path.
-_is_bare_address = ADDRESS.fullmatch
+# matching it directly skips the 'Name <address>' attempt on the short path. The same pattern
+# with its domain as group 1, which the short path looks up among the domains judged.
+_LOCAL, _AT, _DOMAIN = ADDRESS.pattern.partition("+@")
+_bare_address = re.compile(f"{_LOCAL}+@({_DOMAIN})").fullmatch
 
 NOT_FOUND = Rule(
     id="session.E001",
@@ -200,9 +206,11 @@ def _text(value: object) -> str:
 
 
 class InterviewChecks:
-    """The checks of one interview, with the layout's names looked up once."""
+    """The checks of one interview, with the layout's names looked up once; with `domains`,
+    the checks of its addresses' domains too (each domain judged once for the run)."""
 
-    def __init__(self, layout: DataLayout) -> None:
+    def __init__(self, layout: DataLayout, domains: CandidateDomains | None = None) -> None:
+        self.domains = domains
         self.session_model = layout.session_model
         self.key_field = layout.interview_path("session-key")
         self.candidate_field = layout.interview_path("candidate-email")
@@ -224,14 +232,16 @@ class InterviewChecks:
         applied to the stored key); `checked` counts the interviews.
 
         Built for 100,000 rows: `rows` are tuples in InterviewRecord's field order, and a
-        healthy interview (session found, the same valid address on both sides, a time) is
-        passed over before any record or finding is built. The full checks would find nothing
-        in it either.
+        healthy interview (session found, the same valid address on both sides, a time, a
+        domain already judged fine) is passed over before any record or finding is built.
+        The full checks would find nothing in it either.
         """
         healthy_needs_time = bool(self.started_field)
         short_path = bool(self.candidate_field and self.session_field)
-        is_address = _is_bare_address
+        bare_address = _bare_address
         make = InterviewRecord._make
+        domains = self.domains
+        judged = domains.judged if domains is not None else {}
         count = 0
         for row in rows:
             count += 1
@@ -242,10 +252,19 @@ class InterviewChecks:
                 and email
                 and email == session_email
                 and (started is not None or not healthy_needs_time)
-                and key.strip()
-                and is_address(email)
+                and not key.isspace()
+                and (address := bare_address(email))
             ):
-                continue
+                if domains is None:
+                    continue
+                written = address[1]
+                domain = judged.get(written) or domains.verdict(written)
+                if domain.rule is None:
+                    if domain.failure is None:
+                        domain.interviews += 1
+                    else:
+                        domains.passed(domain)
+                    continue
             yield from self.all_checks(make(row), {"interview_id": identify(row[0])})
         self.checked = count
 
@@ -260,7 +279,26 @@ class InterviewChecks:
             findings.append(
                 NOT_SCHEDULED.finding(self.started_field, field=self.started_field, context=context)
             )
+        if self.domains is not None:
+            findings += self.domains.check_interview(self.addresses(record), context)
         return findings
+
+    def addresses(self, record: InterviewRecord) -> list[tuple[str, str, Side]]:
+        """The interview's distinct valid addresses: (address, subject, side), the candidate's
+        first; the session's only when it is another address."""
+        found: list[tuple[str, str, Side]] = []
+        candidate = _text(record.candidate_email) if self.candidate_field else ""
+        candidate_address = email_address(candidate) if candidate else None
+        if candidate_address is not None:
+            found.append((candidate_address, self.candidate_field, "candidate"))
+        session = _text(record.session_email)
+        if record.session_found and self.session_field and session:
+            session_address = email_address(session)
+            if session_address is not None and (
+                candidate_address is None or session_address.lower() != candidate_address.lower()
+            ):
+                found.append((session_address, self.session_subject, "session"))
+        return found
 
     def check_session(
         self, record: InterviewRecord, context: dict[str, str] | None

@@ -24,7 +24,7 @@ from interview_mailcheck.errors import InputError
 from interview_mailcheck.exitcodes import ExitCode
 
 if TYPE_CHECKING:
-    from interview_mailcheck.commands.session import ProjectOptions
+    from interview_mailcheck.commands.session import DomainLookups, ProjectOptions
 
 
 def _version(value: bool) -> None:
@@ -313,6 +313,24 @@ def nameservers(texts: list[str] | None) -> list[Any]:
     return [parse_nameserver(text) for text in texts or ()]
 
 
+def domain_lookups(
+    nameserver: list[str] | None, timeout: float | None, no_dns: bool
+) -> DomainLookups:
+    """--nameserver, --timeout and --no-dns of session and sessions; the first two are a usage
+    error with --no-dns, which looks nothing up."""
+    from interview_mailcheck.commands.session import NO_DNS, DomainLookups
+
+    if no_dns:
+        given = (("--nameserver", nameserver), ("--timeout", timeout))
+        used = [name for name, value in given if value]
+        if used:
+            raise options.OptionError(
+                f"{' and '.join(used)} cannot be used with --no-dns, which looks nothing up"
+            )
+        return NO_DNS
+    return DomainLookups(tuple(nameservers(nameserver)), timeout)
+
+
 # --- The app's data, through Django ----------------------------------------------------------
 
 
@@ -326,22 +344,31 @@ def session(
     check_link: Annotated[
         bool, typer.Option("--check-link", help="Fetch the interview link and report its status.")
     ] = False,
+    nameserver: options.Nameserver = None,
+    timeout: options.Timeout = None,
+    no_dns: options.NoDns = False,
     *,
     project: ProjectOptions,
     out: Output,
     strict: bool,
 ) -> None:
     """Walk one interview's chain, read-only: the Interview, its session_key, the
-    InterviewSession, the candidate's email, the link, and what the invitation would contain.
+    InterviewSession, the candidate's email and whether its domain receives mail, the link,
+    and what the invitation would contain.
 
-    Needs no .env: it reads the app's database through the app's own Django settings.
+    Needs no .env: it reads the app's database through the app's own Django settings. The
+    candidate's domain is looked up in DNS (MX, else A/AAAA) unless --no-dns; a misspelt
+    provider domain (gmial.com) is found offline either way.
 
     Example: mailcheck session 6f1c2a3e-0001-4c8e-9a51-2b7d3e4f5a60 --settings mysite.settings
     """
     from interview_mailcheck.commands.session import session_report
 
+    lookups = domain_lookups(nameserver, timeout, no_dns)
     run(
-        lambda: session_report(interview_id, project, check_link=check_link, strict=strict),
+        lambda: session_report(
+            interview_id, project, check_link=check_link, strict=strict, dns=lookups
+        ),
         out,
         pythonpath=project.pythonpath,
     )
@@ -356,6 +383,9 @@ def sessions(
     limit: Annotated[
         int | None, options.count_option("--limit", "Check at most N interviews.", minimum=1)
     ] = None,
+    nameserver: options.Nameserver = None,
+    timeout: options.Timeout = None,
+    no_dns: options.NoDns = False,
     *,
     project: ProjectOptions,
     out: Output,
@@ -364,12 +394,18 @@ def sessions(
     """Run the session checks over every interview (or a window of them), read-only, in one
     streamed query: for a nightly or CI audit. Findings carry the interview id.
 
+    Each distinct candidate email domain is looked up once (unless --no-dns), all the lookups
+    within one deadline of twice --timeout.
+
     Example: mailcheck sessions --settings mysite.settings --since today --json
     """
     from interview_mailcheck.commands.session import sessions_report
 
+    lookups = domain_lookups(nameserver, timeout, no_dns)
     run(
-        lambda: sessions_report(project, since=since, until=until, limit=limit, strict=strict),
+        lambda: sessions_report(
+            project, since=since, until=until, limit=limit, strict=strict, dns=lookups
+        ),
         out,
         pythonpath=project.pythonpath,
     )

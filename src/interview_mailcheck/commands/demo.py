@@ -304,7 +304,12 @@ def _django_part(
             show(step)
         return
     assert example is not None
-    from interview_mailcheck.commands.session import ProjectOptions, session_report, sessions_report
+    from interview_mailcheck.commands.session import (
+        NO_DNS,
+        ProjectOptions,
+        session_report,
+        sessions_report,
+    )
 
     site = folder / "interview_site"
     shutil.copytree(
@@ -316,14 +321,16 @@ def _django_part(
     os.environ[EXAMPLE_DATABASE_VARIABLE] = str(database)
     try:
         project = ProjectOptions(EXAMPLE_SETTINGS, site)
-        one = session_report(HEALTHY_INTERVIEW, project, check_link=False, strict=False)
-        step = Step(
-            titles[0], f"mailcheck session {HEALTHY_INTERVIEW} --settings {EXAMPLE_SETTINGS}", one
-        )
+        # No network in the demo: the candidates' domains are checked offline (--no-dns).
+        one = session_report(HEALTHY_INTERVIEW, project, check_link=False, strict=False, dns=NO_DNS)
+        command = f"mailcheck session {HEALTHY_INTERVIEW} --settings {EXAMPLE_SETTINGS} --no-dns"
+        step = Step(titles[0], command, one)
         run.steps.append(step)
         show(step)
-        every = sessions_report(project, since=None, until=None, limit=None, strict=False)
-        step = Step(titles[1], f"mailcheck sessions --settings {EXAMPLE_SETTINGS}", every)
+        every = sessions_report(
+            project, since=None, until=None, limit=None, strict=False, dns=NO_DNS
+        )
+        step = Step(titles[1], f"mailcheck sessions --settings {EXAMPLE_SETTINGS} --no-dns", every)
         run.steps.append(step)
         show(step)
     finally:

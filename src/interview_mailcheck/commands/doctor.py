@@ -175,10 +175,22 @@ def _django(module: str | None, options: DoctorOptions) -> Report:
             "django",
             skipped="no --settings: pass the app's settings module to check its data",
         )
-    from interview_mailcheck.commands.session import ProjectOptions, sessions_report
+    from interview_mailcheck.commands.session import (
+        DomainLookups,
+        ProjectOptions,
+        sessions_report,
+    )
     from interview_mailcheck.values import parse_when
 
     project = ProjectOptions(module, options.pythonpath)
+    # The candidates' domains are checked offline here (a misspelt provider domain); their
+    # DNS lookups are `mailcheck sessions`' own, not part of the preflight.
+    offline = DomainLookups(skipped="in doctor: `mailcheck sessions` looks them up")
     return sessions_report(
-        project, since=parse_when("now"), until=None, limit=None, strict=options.strict
+        project,
+        since=parse_when("now"),
+        until=None,
+        limit=None,
+        strict=options.strict,
+        dns=offline,
     )

@@ -2,17 +2,22 @@
 
 Load the project (adapters/django.py), read the interviews in one query per command, run
 checks/session.py over each, and build the report. No .env is needed.
+
+The candidates' domains (checks/candidate_address.py) are looked up through one `DnsClient` per
+run, made here, so one deadline bounds every lookup however many domains there are; each
+distinct domain is asked once. `--no-dns` leaves the client out and the offline checks run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interview_mailcheck.adapters.pyproject import read_tool_table
+from interview_mailcheck.checks.candidate_address import CandidateDomains
 from interview_mailcheck.checks.session import (
     NOT_FOUND,
     READ_FROM_A_COPY,
@@ -30,7 +35,11 @@ from interview_mailcheck.interviews import (
     settings_module,
 )
 from interview_mailcheck.report import CheckRun, Recorder, Report, Section
-from interview_mailcheck.values import When
+from interview_mailcheck.values import When, resolve_timeout
+
+if TYPE_CHECKING:
+    from interview_mailcheck.adapters.dns import DnsClient
+    from interview_mailcheck.dnsdata import Nameserver
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 """India Standard Time: UTC+05:30 all year (Asia/Kolkata has no daylight saving)."""
@@ -47,6 +56,59 @@ class ProjectOptions:
     session_model: str | None = None
     fields: tuple[str, ...] = ()
     link_template: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainLookups:
+    """How the candidates' domains are looked up: --nameserver, --timeout, --no-dns."""
+
+    nameservers: tuple[Nameserver, ...] = ()
+    """The nameservers to ask; the system's when empty."""
+    timeout: float | None = None
+    """--timeout; else the app's EMAIL_TIMEOUT, else the default."""
+    skipped: str = ""
+    """Why no domain is looked up ('--no-dns'); '' when they are."""
+
+
+NO_DNS = DomainLookups(skipped="--no-dns")
+DOMAINS_RUN = "candidate domains (DNS)"
+"""The recorded check that holds session.I002, or says why no domain was looked up."""
+
+
+def candidate_domains(
+    lookups: DomainLookups, project: Any
+) -> tuple[CandidateDomains, DnsClient | None]:
+    """The run's domain checks and the one DNS client they ask (None under --no-dns).
+
+    Made once the project is loaded: the client's deadline starts when it is made.
+    """
+    if lookups.skipped:
+        return CandidateDomains(None, lookups.skipped), None
+    from interview_mailcheck.adapters.dns import DnsClient
+
+    timeout = resolve_timeout(lookups.timeout, getattr(project, "email_timeout", None))
+    client = DnsClient(list(lookups.nameservers), timeout)
+    return CandidateDomains(client.lookup), client
+
+
+def domains_run(
+    domains: CandidateDomains,
+    client: DnsClient | None,
+    context: Mapping[str, Any] | None = None,
+) -> CheckRun:
+    if client is None:
+        return CheckRun(DOMAINS_RUN, skipped=f"not looked up ({domains.not_looked_up})")
+    return CheckRun(DOMAINS_RUN, domains.unchecked(context))
+
+
+def domains_section(domains: CandidateDomains) -> Section:
+    return Section("candidate_domains", "Candidate domains", domains.rows())
+
+
+def dns_headline(client: DnsClient | None) -> str:
+    if client is None:
+        return ""
+    return f"; candidate domains asked of {client.describe()}, timeout {client.timeout:g} s"
 
 
 def open_project(options: ProjectOptions) -> tuple[Any, DataLayout]:
@@ -68,7 +130,12 @@ def open_project(options: ProjectOptions) -> tuple[Any, DataLayout]:
 
 
 def session_report(
-    interview_id: str, options: ProjectOptions, *, check_link: bool, strict: bool
+    interview_id: str,
+    options: ProjectOptions,
+    *,
+    check_link: bool,
+    strict: bool,
+    dns: DomainLookups = NO_DNS,
 ) -> Report:
     reader, layout = open_project(options)
     with reader.read_only():
@@ -87,6 +154,11 @@ def session_report(
     recorder = Recorder()
     recorder.runs += how_read
     recorder.run("interview", lambda: check_record(record, layout))
+    domains, client = candidate_domains(dns, reader.project)
+    context = {"interview_id": record.interview_id}
+    addresses = InterviewChecks(layout).addresses(record)
+    recorder.run("candidate address", lambda: domains.check_interview(addresses, context))
+    recorder.runs.append(domains_run(domains, client, context))
     link = build_link(layout.link_template, record)
     status_text = None
     if check_link and link:
@@ -100,8 +172,11 @@ def session_report(
     return Report(
         "session",
         recorder.runs,
-        headline=headline,
-        sections=[Section("interview", "The interview and its invitation", rows, True)],
+        headline=headline + dns_headline(client),
+        sections=[
+            Section("interview", "The interview and its invitation", rows, True),
+            domains_section(domains),
+        ],
         strict=strict,
     )
 
@@ -113,17 +188,24 @@ def sessions_report(
     until: When | None,
     limit: int | None,
     strict: bool,
+    dns: DomainLookups = NO_DNS,
 ) -> Report:
-    """Every interview (or a window): one streamed query, the same checks, findings tagged."""
+    """Every interview (or a window): one streamed query, the same checks, findings tagged.
+
+    Each candidate domain is judged when the first interview using it is read, so its
+    findings sit with that interview's others and the rows are never held.
+    """
     reader, layout = open_project(options)
     recorder = Recorder()
     recorder.run("link template", lambda: check_link_template(layout.link_template))
-    checks = InterviewChecks(layout)
     with reader.read_only():
         rows = reader.many(since.moment if since else None, until.moment if until else None, limit)
+        domains, client = candidate_domains(dns, reader.project)
+        checks = InterviewChecks(layout, domains)
         interviews = by_interview(checks.audit(rows, reader.display_id))
     checked = checks.checked
     recorder.runs += interviews or [CheckRun(f"interviews ({checked} checked)")]
+    recorder.runs.append(domains_run(domains, client))
     recorder.runs += read_note(reader)
     window = "".join(
         (
@@ -138,8 +220,9 @@ def sessions_report(
         recorder.runs,
         headline=(
             f"{checked} {noun}{window} in {reader.database} (read-only), settings "
-            f"{reader.project.settings_module}"
+            f"{reader.project.settings_module}{dns_headline(client)}"
         ),
+        sections=[domains_section(domains)],
         strict=strict,
         counters={"checked": checked},
     )
