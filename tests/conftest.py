@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,3 +87,23 @@ def forget_secrets() -> None:
     from interview_mailcheck import secrets
 
     secrets.reset()
+
+
+@pytest.fixture(autouse=True)
+def no_system_nameserver(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test asks this machine's nameservers (they forward to the internet): a test that
+    reads /etc/resolv.conf through dnspython fails, naming the command to give --nameserver."""
+    import dns.resolver
+
+    asked: list[str] = []
+    original = dns.resolver.Resolver.read_resolv_conf
+
+    def read(self: dns.resolver.Resolver, f: Any) -> None:
+        if str(f) == "/etc/resolv.conf":
+            asked.append(str(f))
+            raise dns.resolver.NoResolverConfiguration("the tests use loopback nameservers only")
+        original(self, f)
+
+    monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", read)
+    yield
+    assert not asked, "the test asked this machine's nameservers: give it --nameserver (loopback)"
