@@ -170,7 +170,7 @@ def test_verbose_text_shows_settings_and_evidence(run_cli: RunCli) -> None:
 def test_internal_error_is_one_line_and_exit_3(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def explode(settings: object) -> None:
+    def explode(*arguments: object) -> None:
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr("interview_mailcheck.commands.config.analyse", explode)

@@ -227,9 +227,11 @@ def test_format_junit_to_a_file_records_every_check(
         "values",
         "placeholders",
         "mode",
+        "client_certificate",
         "credentials",
         "addresses",
         "provider",
+        "client_certificate_files",
     ]
     assert cases["dns"] == ["MX of good.test", "SPF of good.test", "DMARC of good.test"]
     assert cases["send-test"] == [
@@ -243,7 +245,7 @@ def test_format_junit_to_a_file_records_every_check(
     ]
     django = suites["django"].find("testcase/skipped")
     assert django is not None and "no --settings" in (django.get("message") or "")
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("23", "0", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("25", "0", "1")
 
 
 def test_junit_for_a_single_command(tmp_path: Path, run_cli: RunCli) -> None:

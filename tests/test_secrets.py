@@ -75,7 +75,7 @@ def test_internal_error_text_is_scrubbed(
 ) -> None:
     """Even an exception whose text carries the password is printed masked."""
 
-    def explode(settings: object) -> None:
+    def explode(*arguments: object) -> None:
         raise RuntimeError(f"boom with {SENTINEL}")
 
     monkeypatch.setattr("interview_mailcheck.commands.config.analyse", explode)

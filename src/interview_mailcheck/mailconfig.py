@@ -17,7 +17,13 @@ from typing import NamedTuple
 from interview_mailcheck import secrets, values
 from interview_mailcheck.email_url import EmailUrl, parse_email_url
 from interview_mailcheck.providers import MODE_LABEL, Provider, provider_for_host
-from interview_mailcheck.settings import READ_SETTINGS, URL_SETTING, MailSettings, Setting
+from interview_mailcheck.settings import (
+    OPTIONAL_SETTINGS,
+    READ_SETTINGS,
+    URL_SETTING,
+    MailSettings,
+    Setting,
+)
 
 PLACEHOLDER_CANDIDATES: tuple[str, ...] = (
     "EMAIL_HOST",
@@ -112,6 +118,26 @@ class MailConfig(NamedTuple):
     """The parsed EMAIL_URL when one is set; its values are already in `settings`."""
     url_conflicts: tuple[tuple[str, str, str], ...] = ()
     """(name, the EMAIL_* variable's value, the URL's value) where they disagree."""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+
+    @property
+    def client_certificate(self) -> tuple[str, str] | None:
+        """(EMAIL_SSL_CERTFILE, EMAIL_SSL_KEYFILE) when either is set: Django then builds its
+        TLS context from them, with no CA certificate."""
+        if self.ssl_certfile or self.ssl_keyfile:
+            return (self.ssl_certfile, self.ssl_keyfile)
+        return None
+
+    @property
+    def builds_client_context(self) -> bool:
+        """Django's SMTP backend will build its TLS context from the client certificate: one
+        is set, and the connection uses TLS (STARTTLS or implicit)."""
+        return (
+            self.client_certificate is not None
+            and self.mode in ("ssl", "starttls")
+            and backend_kind(self.backend) == "smtp"
+        )
 
     @property
     def mode(self) -> str | None:
@@ -232,7 +258,7 @@ def interpret(settings: MailSettings) -> MailConfig:
         settings=settings,
         backend=(settings.get("EMAIL_BACKEND") or SMTP_BACKEND).strip(),
         host=host,
-        port=parse_port(settings.get("EMAIL_PORT")),
+        port=_port(settings),
         use_tls=parse_bool(settings.get("EMAIL_USE_TLS")),
         use_ssl=parse_bool(settings.get("EMAIL_USE_SSL")),
         user=settings.get("EMAIL_HOST_USER") or "",
@@ -243,7 +269,23 @@ def interpret(settings: MailSettings) -> MailConfig:
         placeholders=placeholders,
         email_url=email_url,
         url_conflicts=conflicts,
+        ssl_certfile=(settings.get("EMAIL_SSL_CERTFILE") or "").strip(),
+        ssl_keyfile=(settings.get("EMAIL_SSL_KEYFILE") or "").strip(),
     )
+
+
+def _port(settings: MailSettings) -> int | None:
+    """EMAIL_PORT (25 when unset); a MAILERS mailer without 'port' gets its mode's port."""
+    raw = settings.get("EMAIL_PORT")
+    if raw is None and settings.mailer is not None:
+        from interview_mailcheck.mailers import DEFAULT_PORTS
+
+        use_tls, use_ssl = (
+            parse_bool(settings.get("EMAIL_USE_TLS")),
+            parse_bool(settings.get("EMAIL_USE_SSL")),
+        )
+        return DEFAULT_PORTS["ssl" if use_ssl else "starttls" if use_tls else "plain"]
+    return parse_port(raw)
 
 
 def backend_kind(backend: str) -> str:
@@ -263,7 +305,7 @@ def settings_rows(config: MailConfig) -> list[dict[str, str]]:
     rows = []
     for name in READ_SETTINGS:
         setting = config.settings.values[name]
-        if name == URL_SETTING and setting.value is None:
+        if (name == URL_SETTING or name in OPTIONAL_SETTINGS) and setting.value is None:
             continue
         rows.append({"name": name, "value": setting.shown(), "source": setting.origin})
     return rows

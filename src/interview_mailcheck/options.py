@@ -326,6 +326,16 @@ LinkTemplate = Annotated[
         show_default=False,
     ),
 ]
+Mailer = Annotated[
+    str | None,
+    typer.Option(
+        "--mailer",
+        metavar="ALIAS",
+        help="With --settings on Django 6.1: the MAILERS alias whose settings are walked "
+        "(default: 'default'). Every mailer is checked either way.",
+        show_default=False,
+    ),
+]
 Recipients = Annotated[
     list[str] | None,
     typer.Option(

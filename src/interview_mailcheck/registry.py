@@ -22,6 +22,7 @@ AREAS: dict[str, str] = {
     "dns": "the sending domain's records and EMAIL_HOST's address",
     "session": "the app's interviews in its database",
     "django": "the settings as Django resolves them",
+    "mailers": "Django 6.1's MAILERS, as Django 6.1 reads them",
     "logs": "the app's own log",
 }
 

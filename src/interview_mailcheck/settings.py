@@ -25,7 +25,11 @@ MAIL_SETTINGS: tuple[str, ...] = (
     "DEFAULT_FROM_EMAIL",
     "SERVER_EMAIL",
     "EMAIL_TIMEOUT",
+    "EMAIL_SSL_CERTFILE",
+    "EMAIL_SSL_KEYFILE",
 )
+OPTIONAL_SETTINGS = frozenset({"EMAIL_SSL_CERTFILE", "EMAIL_SSL_KEYFILE"})
+"""Settings most projects never set: shown in the settings table only when they are."""
 URL_SETTING = "EMAIL_URL"
 """One URL for all of them (django-environ's env.email_url(), dj-email-url); holds the password."""
 READ_SETTINGS: tuple[str, ...] = (*MAIL_SETTINGS, URL_SETTING)
@@ -96,6 +100,15 @@ class DjangoResolved(NamedTuple):
     """Each setting's Python value, of whatever type settings.py gave it (or Django's default)."""
     overridden: frozenset[str]
     """The settings the module sets itself; the others are Django's defaults."""
+    django_version: tuple[int, int] = (0, 0)
+    """The Django that resolved them (major, minor)."""
+    mailers: object = None
+    """Django 6.1's MAILERS as the module defines it (any type); None when it does not."""
+    has_mailers: bool = False
+    """The module defines MAILERS (whatever its value)."""
+    refused: str = ""
+    """Why Django refused the settings at start-up (MAILERS with deprecated EMAIL_* settings);
+    the values are then the module's own, as written."""
 
 
 class MailSettings(NamedTuple):
@@ -106,6 +119,9 @@ class MailSettings(NamedTuple):
     shadowed: tuple[Shadow, ...]
     django: DjangoResolved | None = None
     """With --settings: the values are Django's, and the env file is only compared with them."""
+    mailer: str | None = None
+    """The MAILERS alias these settings are the OPTIONS of (their origins name it); None for
+    the EMAIL_* settings."""
 
     def get(self, name: str) -> str | None:
         return self.values[name].value
@@ -196,6 +212,8 @@ def django_text(value: object) -> str | None:
     """A Python setting as the text checks read; bool and int as str() writes them."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, os.PathLike):  # EMAIL_SSL_CERTFILE = BASE_DIR / "client.pem"
+        return os.fspath(value)  # type: ignore[no-any-return]
     if isinstance(value, (bool, int, float)):
         return str(value)
     return repr(value)

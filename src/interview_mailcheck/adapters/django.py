@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass
@@ -130,23 +131,51 @@ def _import_settings(module: str, pythonpath: Path) -> ModuleType:
 
 
 def resolve_mail_settings(module: str, pythonpath: Path) -> DjangoResolved:
-    """The email settings Django resolves from `module` (its defaults for what it leaves out).
+    """The email settings Django resolves from `module` (its defaults for what it leaves out),
+    with MAILERS when the module defines it, and the Django version that reads them.
 
     Built with django.conf.Settings, the object `django.conf.settings` wraps, without
-    django.setup(): the apps and the database play no part in these values.
+    django.setup(): the apps and the database play no part in these values. Django 6.1's
+    deprecation warnings about the EMAIL_* settings are not printed (a finding says it, once);
+    its refusal of MAILERS beside them (ImproperlyConfigured) is a finding too, and the values
+    are then the module's own.
     """
-    _import_django()
+    django = _import_django()
     loaded = _import_settings(module, pythonpath)
-    from django.conf import Settings
+    from django.conf import Settings, global_settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    with user_code(f"settings module {module!r} is not valid", pythonpath.resolve()):
-        resolved = Settings(module)
+    refused = ""
+    invalid = f"settings module {module!r} is not valid"
+    with user_code(invalid, pythonpath.resolve()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        try:
+            resolved: Any = Settings(module)
+        except ImproperlyConfigured as error:
+            if "not allowed when MAILERS" not in str(error):
+                raise
+            refused, resolved = _one_line(error), loaded
+    if refused:
+        own = {name for name in vars(loaded) if name.isupper()}
+        values = {
+            name: getattr(loaded, name, getattr(global_settings, name, None))
+            for name in MAIL_SETTINGS
+        }
+        overridden = frozenset(name for name in MAIL_SETTINGS if name in own)
+    else:
+        values = {name: getattr(resolved, name, None) for name in MAIL_SETTINGS}
+        overridden = frozenset(name for name in MAIL_SETTINGS if resolved.is_overridden(name))
     secrets.current().add_all(settings_secrets(resolved))
     return DjangoResolved(
         module=module,
         file=getattr(loaded, "__file__", None),
-        values={name: getattr(resolved, name, None) for name in MAIL_SETTINGS},
-        overridden=frozenset(name for name in MAIL_SETTINGS if resolved.is_overridden(name)),
+        values=values,
+        overridden=overridden,
+        django_version=(int(django.VERSION[0]), int(django.VERSION[1])),
+        mailers=getattr(resolved, "MAILERS", None),
+        has_mailers=hasattr(resolved, "MAILERS"),
+        refused=refused,
     )
 
 

@@ -24,6 +24,7 @@ from interview_mailcheck import secrets
 from interview_mailcheck.adapters.tls import (
     certificate_info,
     decode_der,
+    django_context,
     tls_context,
     tls_problem,
     unverified_context,
@@ -196,7 +197,10 @@ class SmtpClient:
         cafile: str | None = None,
         insecure: bool = False,
         local_hostname: str | None = None,
+        client_certificate: tuple[str, str] | None = None,
     ) -> None:
+        """`client_certificate` (certfile, keyfile: EMAIL_SSL_CERTFILE, EMAIL_SSL_KEYFILE) makes
+        the TLS context the one Django builds then: no CA trusted, `cafile` not read."""
         self.host = host
         self.port = port
         self.local_hostname = local_hostname or django_ehlo_name()
@@ -204,7 +208,11 @@ class SmtpClient:
         self.timeout = timeout
         self.deadline = Deadline(timeout, budget)
         self.transcript = Transcript()
-        self.context = tls_context(cafile, insecure)
+        self.context = (
+            django_context(*client_certificate, insecure=insecure)
+            if client_certificate
+            else tls_context(cafile, insecure)
+        )
         self.addresses: list[tuple[int, str]] = []
         self.address = ""
         self._smtp: _BoundedSMTP | None = None

@@ -36,6 +36,76 @@ def tls_context(cafile: str | None, insecure: bool) -> ssl.SSLContext:
     return context
 
 
+def django_context(
+    certfile: str | None, keyfile: str | None, insecure: bool = False
+) -> ssl.SSLContext:
+    """The context Django's SMTP backend builds when EMAIL_SSL_CERTFILE or EMAIL_SSL_KEYFILE is
+    set (its `ssl_context`): SSLContext(PROTOCOL_TLS_CLIENT) and the client certificate, and no
+    CA certificate at all, so no server certificate verifies. Raises InputError when the files
+    cannot be loaded (`client_certificate_problem` says why first)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_cert_chain(certfile or "", keyfile or None, password=_no_passphrase)
+    except (ssl.SSLError, OSError, ValueError, TypeError) as error:
+        raise InputError(f"the client certificate cannot be loaded: {error}") from None
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _no_passphrase() -> bytes:
+    raise ValueError("the private key is encrypted with a passphrase")
+
+
+_LOAD_REASONS = {
+    "KEY_VALUES_MISMATCH": "mismatch",
+    "NO_START_LINE": "not_pem",
+    "PEM_LIB": "not_pem",
+    "BAD_BASE64_DECODE": "not_pem",
+    "BAD_END_LINE": "not_pem",
+}
+
+
+def client_certificate_problem(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
+    """Why Django could not load this client certificate and key, as (kind, detail); None when
+    it could. Kinds: key_without_certificate, missing, unreadable, encrypted, mismatch,
+    not_pem, other. The files are read, never shown."""
+    import os
+
+    if keyfile and not certfile:
+        return ("key_without_certificate", "Django calls load_cert_chain(None, keyfile)")
+    for path in (certfile, keyfile):
+        if not path:
+            continue
+        if not os.path.exists(path):
+            return ("missing", f"{path} does not exist")
+        if os.path.isdir(path):
+            return ("unreadable", f"{path} is a folder")
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as error:
+            return ("unreadable", f"{path} cannot be read: {error.strerror or error}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_cert_chain(certfile or "", keyfile or None, password=_no_passphrase)
+    except ValueError as error:  # the passphrase callback: an encrypted key
+        return ("encrypted", str(error))
+    except ssl.SSLError as error:
+        reason = (getattr(error, "reason", "") or "").upper()
+        kind = _LOAD_REASONS.get(reason, "other")
+        text = str(error).lower()
+        if kind == "other" and "bad decrypt" in text:
+            kind = "encrypted"
+        elif kind == "other" and "pem lib" in text:
+            kind = "not_pem"
+        return (kind, str(error.reason or error.strerror or "the SSL library refused it"))
+    except OSError as error:
+        return ("unreadable", str(error))
+    return None
+
+
 def unverified_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False

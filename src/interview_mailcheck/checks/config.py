@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from interview_mailcheck.checks import credentials, email_url, envfile, transport
+from interview_mailcheck.checks import (
+    client_certificate,
+    credentials,
+    email_url,
+    envfile,
+    transport,
+)
 from interview_mailcheck.findings import Finding
 from interview_mailcheck.mailconfig import MailConfig, backend_kind, interpret
 from interview_mailcheck.registry import Check
@@ -28,13 +34,20 @@ ORDER = (
     "values",
     "placeholders",
     "mode",
+    "client_certificate",
     "credentials",
     "addresses",
     "provider",
 )
 _DECLARED = {
     declared.name: declared
-    for declared in (*envfile.CHECKS, *email_url.CHECKS, *transport.CHECKS, *credentials.CHECKS)
+    for declared in (
+        *envfile.CHECKS,
+        *email_url.CHECKS,
+        *transport.CHECKS,
+        *client_certificate.CHECKS,
+        *credentials.CHECKS,
+    )
 }
 CHECKS: tuple[Check, ...] = tuple(_DECLARED[name] for name in ORDER)
 
@@ -52,6 +65,22 @@ class ConfigResult(NamedTuple):
         from interview_mailcheck.findings import Level
 
         return any(finding.level == Level.ERROR for finding in self.findings)
+
+    @property
+    def blocks_walk(self) -> bool:
+        """An error send-test must not connect with; not one the walk itself shows as the app
+        meets it (WALK_SHOWS)."""
+        from interview_mailcheck.findings import Level
+
+        return any(
+            finding.level == Level.ERROR and finding.id not in WALK_SHOWS
+            for finding in self.findings
+        )
+
+
+WALK_SHOWS = frozenset({"config.E026"})
+"""Config errors send-test walks on: with EMAIL_SSL_CERTFILE set it connects with the TLS
+context Django builds, and the certificate step fails as the app's would (smtp.E030)."""
 
 
 def analyse(settings: MailSettings, recorder: Recorder | None = None) -> ConfigResult:

@@ -50,7 +50,7 @@ CREDENTIALS_REQUIRED = Rule(
     level=ERROR,
     title="The provider requires a login, but no credentials are set",
     message="{provider} requires a login, but EMAIL_HOST_USER and EMAIL_HOST_PASSWORD are empty",
-    hint="Set {credentials}",
+    hint="Set the login: {credentials}",
     explanation=(
         "Every hosted provider requires SMTP AUTH. Without credentials Django sends MAIL FROM "
         "straight away and the server answers 530 (authentication required)."

@@ -13,7 +13,12 @@ from interview_mailcheck.findings import Finding, Level, Rule
 from interview_mailcheck.mailconfig import parse_bool
 from interview_mailcheck.registry import check
 from interview_mailcheck.secrets import describe_secret
-from interview_mailcheck.settings import MAIL_SETTINGS, SECRET_SETTINGS, MailSettings
+from interview_mailcheck.settings import (
+    MAIL_SETTINGS,
+    OPTIONAL_SETTINGS,
+    SECRET_SETTINGS,
+    MailSettings,
+)
 
 ENV_FILE_DISAGREES = Rule(
     id="django.W001",
@@ -228,6 +233,8 @@ def settings_rows(settings: MailSettings) -> list[dict[str, str]]:
     assert resolved is not None
     rows = []
     for name in MAIL_SETTINGS:
+        if name in OPTIONAL_SETTINGS and name not in resolved.overridden:
+            continue
         value = resolved.values.get(name)
         source = resolved.module if name in resolved.overridden else "Django default"
         rows.append({"name": name, "value": _shown(name, value), "source": source})

@@ -287,9 +287,26 @@ class _Walk:
                     certificate_wait=max(min(self.timeout, self.session.remaining()), QUICK_WAIT),
                     sender=self.sender(),
                     recipient=self.recipient() or "",
+                    client_certificate=self.client_certificate_names(),
                 )
             )
             self.fail(verdict.rule, verdict.subject, evidence=verdict.evidence, **verdict.fields)
+
+    def client_certificate_names(self) -> str:
+        """'EMAIL_SSL_CERTFILE' (and/or EMAIL_SSL_KEYFILE) when the walk uses the TLS context
+        Django builds from them; '' otherwise (and with --insecure, which skips verifying)."""
+        config = self.config
+        if not config.builds_client_context or self.options.insecure:
+            return ""
+        named = [
+            name
+            for name, value in (
+                ("EMAIL_SSL_CERTFILE", config.ssl_certfile),
+                ("EMAIL_SSL_KEYFILE", config.ssl_keyfile),
+            )
+            if value
+        ]
+        return " and ".join(named)
 
     # steps
 

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from interview_mailcheck.checks.smtp_rules import (
     AUTH_NOT_OFFERED,
     CERTIFICATE_FAILED,
+    CERTIFICATE_NO_CA,
     CONNECT_TIMEOUT,
     DISCONNECTED,
     LOGIN_NOT_CONFIRMED,
@@ -71,6 +72,9 @@ class Situation:
     certificate_wait: float
     sender: str
     recipient: str
+    client_certificate: str = ""
+    """The settings that make Django's TLS context trust no CA ('EMAIL_SSL_CERTFILE'...);
+    '' when neither is set."""
 
 
 class Verdict(NamedTuple):
@@ -194,6 +198,9 @@ def _certificate(situation: Situation, rule: Rule, subject: str) -> Verdict:
         "about": about,
         "fix": fix[0].upper() + fix[1:],
     }
+    if situation.client_certificate and reason in ("unknown_issuer", "self_signed", "other"):
+        fields["names"] = situation.client_certificate
+        return Verdict(CERTIFICATE_NO_CA, situation.client_certificate.split()[0], fields, evidence)
     return Verdict(rule, subject, fields, evidence)
 
 

@@ -310,6 +310,27 @@ TLS_FAILED = Rule(
 )
 
 
+CERTIFICATE_NO_CA = Rule(
+    id="smtp.E030",
+    level=ERROR,
+    title="The server's certificate cannot verify: Django's TLS context trusts no CA",
+    message=(
+        "certificate not trusted ({reason}): {detail}; with {names} set, Django's TLS context "
+        "holds no CA certificate, so no server certificate can verify{about}"
+    ),
+    hint=(
+        "Remove EMAIL_SSL_CERTFILE and EMAIL_SSL_KEYFILE unless the server demands a client "
+        "certificate; if it does, subclass the SMTP EmailBackend and build ssl_context with "
+        "ssl.create_default_context() before load_cert_chain()"
+    ),
+    explanation=(
+        "send-test walks with the TLS context Django builds. With EMAIL_SSL_CERTFILE or "
+        "EMAIL_SSL_KEYFILE set that is ssl.SSLContext(PROTOCOL_TLS_CLIENT) with the client "
+        "certificate and no CA certificate (config.E026): the server's certificate fails "
+        "verification however valid it is, and SSL_CERT_FILE or --cafile change nothing, as "
+        "they change nothing for the app."
+    ),
+)
 CERTIFICATE_FAILED = Rule(
     id="smtp.E015",
     level=ERROR,

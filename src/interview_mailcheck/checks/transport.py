@@ -374,6 +374,8 @@ def check_backend(config: MailConfig) -> list[Finding]:
 
 
 def check_host(config: MailConfig) -> list[Finding]:
+    if config.settings.mailer is not None:
+        return []  # a mailer has no default host: checks/mailers.py says what Django does
     raw = config.settings.get("EMAIL_HOST")
     if raw is None:
         return [HOST_MISSING.finding("EMAIL_HOST", state="not set")]
@@ -387,7 +389,8 @@ def check_values(config: MailConfig) -> list[Finding]:
     settings = config.settings
     raw_port = settings.get("EMAIL_PORT")
     if raw_port is None:
-        findings.append(PORT_DEFAULT.finding("EMAIL_PORT"))
+        if settings.mailer is None:  # a mailer's port follows its mode (checks/mailers.py)
+            findings.append(PORT_DEFAULT.finding("EMAIL_PORT"))
     elif config.port is None and not stray(raw_port):
         findings.append(PORT_INVALID.finding("EMAIL_PORT", value=raw_port))
     for name, parsed in (("EMAIL_USE_TLS", config.use_tls), ("EMAIL_USE_SSL", config.use_ssl)):
@@ -405,7 +408,8 @@ def check_values(config: MailConfig) -> list[Finding]:
 def check_mode(config: MailConfig) -> list[Finding]:
     """EMAIL_USE_TLS / EMAIL_USE_SSL against each other and against the port."""
     if config.use_tls and config.use_ssl:
-        return [TLS_AND_SSL.finding("EMAIL_USE_SSL")]
+        # A mailer that has both cannot be built at all (checks/mailers.py).
+        return [] if config.settings.mailer is not None else [TLS_AND_SSL.finding("EMAIL_USE_SSL")]
     mode, port, provider = config.mode, config.port, config.provider
     if mode is None or port is None or not config.host:
         return []

@@ -186,25 +186,31 @@ SETTINGS_PARAMETERS = (
     _parameter("env_file", options.EnvFile, None),
     _parameter("settings", options.CheckSettings, None),
     _parameter("pythonpath", options.PythonPath, None),
+    _parameter("mailer", options.Mailer, None),
 )
 
 
 class SettingsSource(NamedTuple):
-    """Where the settings come from: an env file and the environment, or a settings module."""
+    """Where the settings come from: an env file and the environment, or a settings module
+    (and, with Django 6.1's MAILERS, which mailer)."""
 
     env_file: Path | None
     settings_module: str | None
     pythonpath: Path | None
+    mailer: str | None = None
 
 
 reading_the_settings = extended(
     SETTINGS_PARAMETERS,
     ("source",),
     lambda values: {
-        "source": SettingsSource(values["env_file"], values["settings"], values["pythonpath"])
+        "source": SettingsSource(
+            values["env_file"], values["settings"], values["pythonpath"], values["mailer"]
+        )
     },
 )
-"""--env-file, --settings and --pythonpath; the command receives `source: SettingsSource`."""
+"""--env-file, --settings, --pythonpath and --mailer; the command receives
+`source: SettingsSource`."""
 
 PROJECT_PARAMETERS = (
     _parameter("settings", options.AppSettings, None),

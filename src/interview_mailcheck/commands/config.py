@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
+from interview_mailcheck import mailers
+from interview_mailcheck.checks.client_certificate import judge_client_certificate
 from interview_mailcheck.checks.config import ConfigResult, analyse
 from interview_mailcheck.commands.inputs import load_settings
-from interview_mailcheck.mailconfig import describe_target, settings_rows
+from interview_mailcheck.errors import InputError
+from interview_mailcheck.findings import Finding
+from interview_mailcheck.mailconfig import MailConfig, describe_target, interpret, settings_rows
 from interview_mailcheck.report import Recorder, Report, Section
+from interview_mailcheck.settings import DjangoResolved, EnvFile
 
 
 def config_report(
@@ -17,10 +23,11 @@ def config_report(
     strict: bool,
     settings_module: str | None = None,
     pythonpath: Path | None = None,
+    mailer: str | None = None,
 ) -> Report:
     """The settings of the env file and the environment (or, with `settings_module`, those
     Django resolves), judged."""
-    result = analyse_settings(env_file, settings_module, pythonpath)
+    result = analyse_settings(env_file, settings_module, pythonpath, mailer)
     return Report(
         "config",
         result.runs,
@@ -31,20 +38,42 @@ def config_report(
 
 
 def analyse_settings(
-    env_file: Path | None, settings_module: str | None, pythonpath: Path | None
+    env_file: Path | None,
+    settings_module: str | None,
+    pythonpath: Path | None,
+    mailer: str | None = None,
 ) -> ConfigResult:
-    """What every command that judges the settings starts from."""
+    """What every command that judges the settings starts from. `mailer` is the MAILERS alias
+    whose settings the result's config holds (the one send-test walks; default 'default')."""
     if settings_module is not None:
-        return analyse_django(env_file, settings_module, pythonpath)
-    return analyse(load_settings(env_file))
+        return analyse_django(env_file, settings_module, pythonpath, mailer)
+    if mailer is not None:
+        raise InputError("--mailer names one of Django's MAILERS: it needs --settings MODULE")
+    recorder = Recorder()
+    result = analyse(load_settings(env_file), recorder)
+    recorder.run("client_certificate_files", lambda: certificate_files(result.config))
+    return ConfigResult(result.config, recorder.runs)
 
 
-def analyse_django(env_file: Path | None, module: str, pythonpath: Path | None) -> ConfigResult:
+def certificate_files(config: MailConfig) -> list[Finding]:
+    """EMAIL_SSL_CERTFILE and EMAIL_SSL_KEYFILE loaded as Django loads them, when it will."""
+    if not config.builds_client_context or config.client_certificate is None:
+        return []
+    from interview_mailcheck.adapters.tls import client_certificate_problem
+
+    return judge_client_certificate(client_certificate_problem(*config.client_certificate))
+
+
+def analyse_django(
+    env_file: Path | None, module: str, pythonpath: Path | None, mailer: str | None = None
+) -> ConfigResult:
     """The settings Django resolved from `module`: their types, then judged like a .env, then
-    compared with the env file (the one named, else the one next to manage.py)."""
+    compared with the env file (the one named, else the one next to manage.py). With Django
+    6.1's MAILERS, every mailer is judged instead (analyse_mailers)."""
     from interview_mailcheck.adapters.django import resolve_mail_settings
     from interview_mailcheck.adapters.envfile import read_env_file
     from interview_mailcheck.checks import django as django_checks
+    from interview_mailcheck.checks import mailers as mailer_checks
     from interview_mailcheck.settings import env_file_location, from_django
 
     folder = pythonpath or Path.cwd()
@@ -54,14 +83,73 @@ def analyse_django(env_file: Path | None, module: str, pythonpath: Path | None) 
     if not named:
         path = folder / ".env"
     file = read_env_file(path) if named or path.exists() else None
+    if mailers.in_use(resolved):
+        return analyse_mailers(resolved, path, file, mailer)
+    if mailer is not None:
+        version = ".".join(map(str, resolved.django_version))
+        why = (
+            f"Django {version} ignores MAILERS (it is read from Django 6.1)"
+            if resolved.has_mailers
+            else f"{module} defines no MAILERS"
+        )
+        raise InputError(f"--mailer {mailer!r}: {why}")
     settings = from_django(resolved, path, file)
     recorder = Recorder()
+    recorder.run("mailers", lambda: mailer_checks.check_mailers(resolved))
     recorder.run("django_types", lambda: django_checks.check_types(settings))
     result = analyse(settings, recorder)
+    recorder.run("client_certificate_files", lambda: certificate_files(result.config))
     recorder.run(
         "env_file_agrees", lambda: django_checks.check_env_file_agrees(settings, os.environ)
     )
+    recorder.run("mailers_migration", lambda: mailer_checks.check_migration(resolved))
     return ConfigResult(result.config, recorder.runs)
+
+
+def analyse_mailers(
+    resolved: DjangoResolved, path: Path, file: EnvFile | None, mailer: str | None
+) -> ConfigResult:
+    """Every mailer of MAILERS judged: the shape of each, then its OPTIONS by the checks of the
+    EMAIL_* settings they replace, in the words of MAILERS; a finding that says the same for
+    several mailers (DEFAULT_FROM_EMAIL's) once. The config is that of `mailer` (default
+    'default', else the first)."""
+    from interview_mailcheck.checks import django as django_checks
+    from interview_mailcheck.checks import mailers as mailer_checks
+
+    named = mailers.aliases(resolved)
+    if mailer is not None and mailer not in named:
+        raise InputError(
+            f"--mailer {mailer!r}: MAILERS has no such mailer (it defines "
+            f"{', '.join(repr(alias) for alias in named) or 'none usable'})"
+        )
+    chosen = mailer or (mailers.DEFAULT_ALIAS if mailers.DEFAULT_ALIAS in named else None)
+    chosen = chosen or (named[0] if named else mailers.DEFAULT_ALIAS)
+    recorder = Recorder()
+    recorder.run("mailers", lambda: mailer_checks.check_mailers(resolved))
+    seen: set[tuple[str, str, str]] = set()
+    config = None
+    for alias in named:
+        settings = mailers.as_settings(resolved, alias, path, file)
+        inner = Recorder()
+        inner.run("django_types", partial(django_checks.check_types, settings))
+        result = analyse(settings, inner)
+        inner.run("client_certificate_files", partial(certificate_files, result.config))
+        if alias == chosen:
+            config = result.config
+        for run in inner.runs:
+            if run.skipped:
+                recorder.skip(f"{run.name}[{alias}]", mailers.words(run.skipped, alias))
+                continue
+            kept = []
+            for finding in (mailers.speak(finding, alias) for finding in run.findings):
+                key = (finding.id, finding.subject, finding.message)
+                if key not in seen:
+                    seen.add(key)
+                    kept.append(finding)
+            recorder.add(f"{run.name}[{alias}]", kept, run.duration_ms)
+    if config is None:  # no mailer to judge: the defaults Django would have, for the headline
+        config = interpret(mailers.as_settings(resolved, chosen, path, file))
+    return ConfigResult(config, recorder.runs)
 
 
 def headline(result: ConfigResult) -> str:
@@ -75,9 +163,18 @@ def headline(result: ConfigResult) -> str:
             else "the environment (no env file)"
         )
         return f"settings from {source}; {target}"
-    compared = f", compared with {settings.env_file_path}" if settings.env_file else ""
+    compared = (
+        f", compared with {settings.env_file_path}"
+        if settings.env_file and settings.mailer is None
+        else ""
+    )
     where = f" ({resolved.file})" if resolved.file else ""
-    return f"settings resolved by Django from {resolved.module}{where}{compared}; {target}"
+    version = ".".join(map(str, resolved.django_version))
+    mailer = f"MAILERS[{settings.mailer!r}]: " if settings.mailer is not None else ""
+    return (
+        f"settings resolved by Django {version} from {resolved.module}{where}{compared}; "
+        f"{mailer}{target}"
+    )
 
 
 def settings_section(result: ConfigResult) -> Section:
@@ -86,6 +183,10 @@ def settings_section(result: ConfigResult) -> Section:
     settings = result.config.settings
     if settings.django is None:
         return Section("settings", "Settings (what the app sees)", settings_rows(result.config))
+    if settings.mailer is not None:
+        return Section(
+            "settings", "Settings (MAILERS, as Django resolved them)", mailers.rows(settings.django)
+        )
     from interview_mailcheck.checks.django import settings_rows as django_rows
 
     return Section("settings", "Settings (what Django resolved)", django_rows(settings))

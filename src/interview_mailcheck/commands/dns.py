@@ -28,9 +28,10 @@ def dns_report(
     strict: bool = False,
     settings_module: str | None = None,
     pythonpath: Path | None = None,
+    mailer: str | None = None,
 ) -> Report:
     """The report of `mailcheck dns`; raises InputError for a bad option or env file."""
-    config = analyse_settings(env_file, settings_module, pythonpath).config
+    config = analyse_settings(env_file, settings_module, pythonpath, mailer).config
     target = target_for(config, domain)
     if target.empty:
         raise InputError(

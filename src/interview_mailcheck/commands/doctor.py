@@ -42,6 +42,8 @@ class DoctorOptions:
     env_file: Path | None = None
     settings_module: str | None = None
     pythonpath: Path | None = None
+    mailer: str | None = None
+    """The MAILERS alias walked (Django 6.1); every mailer is checked either way."""
     send: bool = False
     to: tuple[str, ...] = ()
     ehlo: str | None = None
@@ -68,7 +70,7 @@ def doctor(options: DoctorOptions) -> Report:
     """Run every section that applies; the report's parts are their reports."""
     module = app_settings_module(options.settings_module, options.pythonpath)
     started = time.perf_counter()
-    config_result = analyse_settings(options.env_file, module, options.pythonpath)
+    config_result = analyse_settings(options.env_file, module, options.pythonpath, options.mailer)
     analysed_ms = (time.perf_counter() - started) * 1000
     parts: list[Report] = []
 

@@ -19,6 +19,7 @@ from interview_mailcheck.checks.smtp_rules import RETRIED, RETRIES_FAILED
 from interview_mailcheck.commands.config import analyse_settings
 from interview_mailcheck.commands.confirm import ConfirmOptions, confirm, unread_recipient
 from interview_mailcheck.mailconfig import MailConfig, describe_target
+from interview_mailcheck.mailers import speak_runs
 from interview_mailcheck.report import CheckRun, Report, Section
 from interview_mailcheck.smtp_session import SmtpSession
 
@@ -36,6 +37,7 @@ def open_session(config: MailConfig, options: SendTestOptions) -> SmtpSession:
         cafile=options.cafile,
         insecure=options.insecure,
         local_hostname=options.ehlo,
+        client_certificate=config.client_certificate if config.builds_client_context else None,
     )
 
 
@@ -84,7 +86,7 @@ def smtp_part(
     stop = blocker(
         result.config,
         options,
-        config_has_errors=result.has_errors,
+        config_has_errors=result.blocks_walk,
         host_unresolvable=host_unresolvable,
     )
     if stop is not None:
@@ -94,6 +96,7 @@ def smtp_part(
         if misaddressed is not None:
             return [CheckRun("confirm", [misaddressed])], [], ""
     outcome = run_walk(result.config, options)
+    outcome.runs = speak_runs(outcome.runs, result.config.settings.mailer)
     sections = walk_sections(outcome)
     if confirming is not None:
         if outcome.sent:
@@ -117,8 +120,9 @@ def send_test_report(
     settings_module: str | None = None,
     pythonpath: Path | None = None,
     confirming: ConfirmOptions | None = None,
+    mailer: str | None = None,
 ) -> Report:
-    result = analyse_settings(env_file, settings_module, pythonpath)
+    result = analyse_settings(env_file, settings_module, pythonpath, mailer)
     config = result.config
     runs, sections, _ = smtp_part(result, options, confirming=confirming)
     to = ", ".join(options.to) or config.user or "?"
