@@ -391,7 +391,7 @@ def test_a_default_that_is_used_warns_for_what_it_reads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("template", ["${", "${}", "${ }", "${ foo}", "${foo }", "${foo!}"])
 def test_invalid_templates_stop_compose(tmp_path: Path, template: str) -> None:
-    with pytest.raises(InputError, match="line 4: invalid interpolation format in"):
+    with pytest.raises(InputError, match="line 4: invalid interpolation format: the"):
         interpolate(tmp_path, template)
 
 
@@ -573,14 +573,15 @@ ERROR_CASES = {
     " line 4",
     "non_string_key.yml": "non_string_key.yml line 4: non-string key in"
     " services.dict-env.environment: 1",
-    "invalid_template.yml": "invalid_template.yml line 4: invalid interpolation format in"
-    " '${EMAIL HOST}': you may need to escape any $ with another $",
+    "invalid_template.yml": "invalid_template.yml line 4: invalid interpolation format: the '${'"
+    " at character 1 is not followed by a variable name and '}' (write $$ for a literal $)",
     "environment_null.yml": "environment_null.yml line 3: services.web.environment must be a"
     " mapping or a list",
     "extends_cycle": "docker-compose.yml line 3: circular reference with extends: web in"
     " docker-compose.yml -> worker in docker-compose.yml -> web in docker-compose.yml",
     "env_file_key_with_space": "./bad.env line 2: key cannot contain a space",
-    "env_file_unterminated": './bad.env line 2: unterminated quoted value "never closed',
+    "env_file_unterminated": "./bad.env line 2: unterminated quoted value of EMAIL_HOST_PASSWORD"
+    ' (its " is never closed)',
     "alias_bomb.yml": "alias_bomb.yml: its aliases expand to more than 200,000 nodes (a YAML"
     " alias bomb?), which no compose file needs",
 }

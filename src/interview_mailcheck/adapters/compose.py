@@ -466,7 +466,7 @@ class _Builder:
             if tag == "!!float" and kind == "int":
                 assert isinstance(value, int)
                 return _Scalar(float(value), "float", loc)
-            raise InputError(f"{loc}: cannot construct !!{kind} `{text}` as a {tag}")
+            raise InputError(f"{loc}: cannot construct this !!{kind} as a {tag}")
         return _Scalar(value, kind, loc)
 
     def mapping(
@@ -592,16 +592,17 @@ class _Interpolator:
                 out.append("$")
                 i = j + 1
 
-    def invalid(self, template: str) -> _InterpolationError:
+    def invalid(self, template: str, start: int) -> _InterpolationError:
+        """The value itself is not quoted: it can be a password with a `$` in it."""
         return _InterpolationError(
-            f"invalid interpolation format in {template!r}: you may need to escape any $ with"
-            " another $"
+            f"invalid interpolation format: the '${{' at character {start + 1} is not followed by"
+            " a variable name and '}' (write $$ for a literal $)"
         )
 
     def braced(self, template: str, start: int, depth: int) -> tuple[str, int]:
         name_match = _NAME.match(template, start + 2)
         if name_match is None:
-            raise self.invalid(template)
+            raise self.invalid(template, start)
         name, end = name_match.group(), name_match.end()
         if template[end : end + 1] == "}":
             return self.direct(name, template[start : end + 1]), end + 1
@@ -610,12 +611,12 @@ class _Interpolator:
         elif template[end : end + 1] in ("-", "+", "?"):
             operator = template[end]
         else:
-            raise self.invalid(template)
+            raise self.invalid(template, start)
         argument_start = end + len(operator)
         line_end = template.find("\n", argument_start)
         last = template.rfind("}", argument_start, line_end if line_end >= 0 else len(template))
         if last < 0:
-            raise self.invalid(template)
+            raise self.invalid(template, start)
         close = self.closing_brace(template, start, last)
         argument = template[argument_start:close]
         expression = template[start : close + 1]
@@ -846,10 +847,8 @@ class _DotEnvParser:
                     separator = c
                     break
                 if not (c in _SPACES or c in "_.-[]" or c.isalpha() or c.isnumeric()):
-                    newline = text.find("\n", start)
-                    first_line = text[start : newline if newline >= 0 else n]
-                    raise self.error(
-                        line, f"unexpected character {c!r} in variable name {first_line!r}"
+                    raise self.error(  # the name up to that character, never the value after it
+                        line, f"unexpected character {c!r} in variable name {text[start:i]!r}"
                     )
                 i += 1
             if not separator:
@@ -878,7 +877,7 @@ class _DotEnvParser:
                 continue
             quote = text[value_start : value_start + 1]
             if quote in ("'", '"'):
-                raw, pos = self.quoted(value_start, line)
+                raw, pos = self.quoted(value_start, line, key)
                 if quote == "'":
                     out[key] = _Setting(raw, where)
                     continue
@@ -895,7 +894,7 @@ class _DotEnvParser:
             value, refs = _interpolate(raw, expand_lookup, where, self.warnings)
             out[key] = _Setting(value, where, refs)
 
-    def quoted(self, start: int, line: int) -> tuple[str, int]:
+    def quoted(self, start: int, line: int, key: str) -> tuple[str, int]:
         """The text between a quote at `start` and the one that closes it; `\\` escapes that
         quote, and stays in front of any other character."""
         text, quote = self.text, self.text[start]
@@ -918,10 +917,7 @@ class _DotEnvParser:
             else:
                 return "".join(chars), i + 1
             i += 1
-        end = text.find("\n", start)
-        raise self.error(
-            line, f"unterminated quoted value {text[start : end if end >= 0 else None]}"
-        )
+        raise self.error(line, f"unterminated quoted value of {key} (its {quote} is never closed)")
 
 
 def _parse_raw_env(text: str, display: str, out: dict[str, _Setting], inherit: _Lookup) -> None:
@@ -936,7 +932,7 @@ def _parse_raw_env(text: str, display: str, out: dict[str, _Setting], inherit: _
         key, equals, value = line.partition("=")
         where = f"{display} line {number}"
         if not key:
-            raise InputError(f"{where}: no variable name on line {line!r}")
+            raise InputError(f"{where}: no variable name before the '='")
         if " " in key or "\t" in key:
             raise InputError(f"{where}: variable {key!r} contains whitespaces")
         if equals:
