@@ -15,12 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from interview_mailcheck.adapters.compose import (
-    MAX_FILE_SIZE,
-    ComposeProject,
-    go_format_float,
-    read_compose,
-)
+from interview_mailcheck.adapters.compose import MAX_FILE_SIZE, ComposeProject, read_compose
+from interview_mailcheck.compose_yaml import go_format_float
 from interview_mailcheck.errors import InputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
