@@ -660,3 +660,39 @@ def test_include_is_not_followed_and_says_so(tmp_path: Path) -> None:
         "docker-compose.yml line 1: include: is not followed; services from included files are"
         " not read"
     ]
+
+
+def test_each_warning_names_the_services_it_is_about(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TAG=${NO_TAG}\n")
+    (tmp_path / "worker.env").write_text("EMAIL_HOST=smtp.example.com\nLAST")
+    (tmp_path / "docker-compose.yml").write_text(
+        "x-mail: &mail\n"
+        "  EMAIL_HOST_PASSWORD: ${SMTP_PASSWORD}\n"
+        "x-unused: ${UNUSED}\n"
+        "services:\n"
+        "  web:\n"
+        "    environment:\n"
+        "      <<: *mail\n"
+        "      EMAIL_PORT: ${PORT}\n"
+        "  worker:\n"
+        "    env_file: [worker.env, {path: local.env, required: false}]\n"
+        "    environment: *mail\n"
+    )
+    compose = read_compose(tmp_path / "docker-compose.yml", {})
+    assert compose.warning_services == {
+        './.env line 1: the "NO_TAG" variable is not set; Compose substitutes an empty string': (),
+        # the x- field itself is interpolated too, as Compose does: about no service
+        'docker-compose.yml line 2: the "SMTP_PASSWORD" variable is not set; Compose substitutes'
+        " an empty string": (),
+        'docker-compose.yml line 3: the "UNUSED" variable is not set; Compose substitutes an'
+        " empty string": (),
+        'docker-compose.yml line 2 (via *mail): the "SMTP_PASSWORD" variable is not set; Compose'
+        " substitutes an empty string": ("web", "worker"),
+        'docker-compose.yml line 8: the "PORT" variable is not set; Compose substitutes an empty'
+        " string": ("web",),
+        "docker-compose.yml line 10: env file ./local.env not found; it is optional (required:"
+        " false), so service worker starts without it": ("worker",),
+        "./worker.env line 2: 'LAST' has no '=' and is the last line with no line break after"
+        " it: Compose does not read it as a variable (end the file with a line break)": ("worker",),
+    }
+    assert compose.warnings == list(compose.warning_services)

@@ -10,8 +10,9 @@ setting: "./.env line 3 via ${SMTP_PASS}"). adapters/compose.py and compose_envf
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -26,13 +27,27 @@ def one_line(text: str) -> str:
 
 
 class Warnings:
-    """What Compose would warn about, one line each, in order, each once."""
+    """What Compose would warn about, one line each, in order, each once, with the services
+    each line is about: those being read when it was added (see `about`)."""
 
     def __init__(self) -> None:
-        self.lines: dict[str, None] = {}
+        self.lines: dict[str, list[str]] = {}
+        """Line -> the services it is about (none for the project's .env, an `x-` field...)."""
+        self.service: str | None = None
 
     def add(self, line: str) -> None:
-        self.lines[one_line(line)] = None
+        services = self.lines.setdefault(one_line(line), [])
+        if self.service is not None and self.service not in services:
+            services.append(self.service)
+
+    @contextlib.contextmanager
+    def about(self, service: str | None) -> Iterator[None]:
+        """The lines added inside are about `service`."""
+        previous, self.service = self.service, service
+        try:
+            yield
+        finally:
+            self.service = previous
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,21 @@ def interpolate_tree(value: Value, lookup: Lookup, warnings: Warnings) -> Value:
     return Map(items, value.key_locs, value.loc)
 
 
+def interpolate_document(document: Map, lookup: Lookup, warnings: Warnings) -> Map:
+    """`interpolate_tree` over a whole document, each service's warnings marked as its own."""
+    items: dict[str, Value] = {}
+    for key, item in document.items.items():
+        if key == "services" and isinstance(item, Map):
+            services: dict[str, Value] = {}
+            for name, definition in item.items.items():
+                with warnings.about(name):
+                    services[name] = interpolate_tree(definition, lookup, warnings)
+            items[key] = Map(services, item.key_locs, item.loc)
+        else:
+            items[key] = interpolate_tree(item, lookup, warnings)
+    return Map(items, document.key_locs, document.loc)
+
+
 @dataclass(frozen=True)
 class EnvEntry:
     key: str
@@ -228,7 +243,8 @@ class ServicesReader:
                 )
             if not isinstance(definition, Map):
                 raise InputError(f"{loc}: services.{name} must be a mapping")
-            services[name] = self.service(name, definition, loc)
+            with self.warnings.about(name):
+                services[name] = self.service(name, definition, loc)
         return services
 
     def service(self, name: str, definition: Map, loc: Loc) -> Service:

@@ -88,7 +88,7 @@ from interview_mailcheck.compose_services import (
     Service,
     ServicesReader,
     clear_reset,
-    interpolate_tree,
+    interpolate_document,
     merge_services,
     unique_env_files,
 )
@@ -127,6 +127,9 @@ class ComposeProject:
     warnings: list[str] = field(default_factory=list)
     """What Compose would warn about (unset variables interpolated as empty) and what this
     reading cannot see (missing optional env files, `include:`), one line each."""
+    warning_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each warning -> the services it is about, where it was written (none for the project's
+    .env or an `x-` field; the service written in another file that `extends:` brings in)."""
 
 
 # --- reading the files ----------------------------------------------------------------------
@@ -266,8 +269,9 @@ class _ComposeFile:
                     f"{self.display} line {root.line}: the top level is {kind}, not a mapping"
                     " (top-level object must be a mapping)"
                 )
-            interpolated = interpolate_tree(value, self.reader.project_lookup, self.reader.warnings)
-            assert isinstance(interpolated, Map)
+            interpolated = interpolate_document(
+                value, self.reader.project_lookup, self.reader.warnings
+            )
             documents.append((self.services.read(interpolated), builder.cleared))
         return documents
 
@@ -506,9 +510,14 @@ def read_compose(
     services = reader.load()
     if not services:
         reader.warnings.add(f"{reader.display(compose_path)}: no services are defined")
+    environments: dict[str, ServiceEnvironment] = {}
+    for name in sorted(services):
+        with reader.warnings.about(name):
+            environments[name] = reader.environment(services[name])
     return ComposeProject(
         compose_path,
         reader.project_dir,
-        {name: reader.environment(services[name]) for name in sorted(services)},
+        environments,
         list(reader.warnings.lines),
+        {line: tuple(about) for line, about in reader.warnings.lines.items()},
     )
