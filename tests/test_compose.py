@@ -696,3 +696,27 @@ def test_each_warning_names_the_services_it_is_about(tmp_path: Path) -> None:
         " it: Compose does not read it as a variable (end the file with a line break)": ("worker",),
     }
     assert compose.warnings == list(compose.warning_services)
+
+
+def test_a_value_whose_quote_closes_early_is_never_quoted_back(tmp_path: Path) -> None:
+    """The text after the closing quote is the rest of the password: no message repeats it."""
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    env_file: web.env\n")
+    (tmp_path / "web.env").write_text('EMAIL_HOST_PASSWORD="Web"Pa55 %w0rd&<x>"\n')
+    with pytest.raises(InputError) as raised:
+        read_compose(tmp_path / "docker-compose.yml", {})
+    assert str(raised.value) == (
+        "./web.env line 1: unexpected text after the closing quote of EMAIL_HOST_PASSWORD's"
+        " value (a quote inside the value? escape it with \\)"
+    )
+    (tmp_path / "web.env").write_text("EMAIL_HOST_PASSWORD='Web'Pa55w0rd")  # no line break
+    compose = read_compose(tmp_path / "docker-compose.yml", {})
+    assert compose.services["web"].values == {"EMAIL_HOST_PASSWORD": "Web"}
+    assert compose.warnings == [
+        "./web.env line 1: the text after the closing quote of EMAIL_HOST_PASSWORD's value is not"
+        " read (a quote inside the value? escape it with \\)"
+    ]
+    (tmp_path / "web.env").write_text('EMAIL_HOST="smtp.gmail.com" EMAIL_PORT=587\n')
+    assert read_compose(tmp_path / "docker-compose.yml", {}).services["web"].values == {
+        "EMAIL_HOST": "smtp.gmail.com",  # another statement on the line, as Compose reads it
+        "EMAIL_PORT": "587",
+    }

@@ -129,11 +129,17 @@ class EnvFileParser:
             return None
 
         pos = 0
+        # Where the last quoted value closed, and its key: text after it on the same line is
+        # read as a new statement (as Compose does), and can be the rest of a broken value.
+        closed: tuple[int, str] | None = None
         while True:
             while pos < n and text[pos] in GO_SPACE:
                 pos += 1
             if pos >= n:
                 return
+            after = closed is not None and "\n" not in text[closed[0] : pos]
+            after_key = closed[1] if closed is not None else ""
+            closed = None
             if text[pos] == "#":
                 newline = text.find("\n", pos)
                 if newline < 0:
@@ -154,11 +160,20 @@ class EnvFileParser:
                     separator = c
                     break
                 if not (c in _SPACES or c in "_.-[]" or c.isalpha() or c.isnumeric()):
+                    if after:  # the rest of a value whose quote closed early: never quoted
+                        raise self.error(line, self.after_quote(after_key))
                     raise self.error(  # the name up to that character, never the value after it
                         line, f"unexpected character {c!r} in variable name {text[start:i]!r}"
                     )
                 i += 1
             if not separator:
+                if after:
+                    self.warnings.add(
+                        f"{self.display} line {line}: the text after the closing quote of"
+                        f" {after_key}'s value is not read (a quote inside the value? escape it"
+                        " with \\)"
+                    )
+                    return
                 self.warnings.add(
                     f"{self.display} line {line}: {_go_rstrip(text[start:])!r} has no '=' and is"
                     " the last line with no line break after it: Compose does not read it as a"
@@ -185,6 +200,7 @@ class EnvFileParser:
             quote = text[value_start : value_start + 1]
             if quote in ("'", '"'):
                 raw, pos = self.quoted(value_start, line, key)
+                closed = (pos, key)
                 if quote == "'":
                     out[key] = Assigned(raw, where)
                     continue
@@ -200,6 +216,13 @@ class EnvFileParser:
                 raw = _go_rstrip(raw)
             value, refs = interpolate(raw, expand_lookup, where, self.warnings)
             out[key] = Assigned(value, where, refs)
+
+    @staticmethod
+    def after_quote(key: str) -> str:
+        return (
+            f"unexpected text after the closing quote of {key}'s value (a quote inside the value?"
+            " escape it with \\)"
+        )
 
     def quoted(self, start: int, line: int, key: str) -> tuple[str, int]:
         """The text between a quote at `start` and the one that closes it; `\\` escapes that
