@@ -23,6 +23,8 @@ AREAS: dict[str, str] = {
     "session": "the app's interviews in its database",
     "django": "the settings as Django resolves them",
     "logs": "the app's own log",
+    "compare": "one process's mail settings against another's (config --compare, --compose)",
+    "compose": "a docker-compose file's services and what Compose warns about (config --compose)",
 }
 
 
