@@ -202,6 +202,20 @@ def test_without_web_the_service_with_most_mail_settings_is_the_reference(
     assert run_names[-2:] == ["api: compare with mailer", "worker: compare with mailer"]
 
 
+def test_a_missing_optional_env_file_is_a_warning_naming_the_service(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    result = run_cli("config", "--compose", project("env_file_long_syntax", tmp_path), "--json")
+    assert [f for f in with_services(result) if f.startswith("compose.")] == [
+        "compose.W001 warning [web] docker-compose.yml: docker-compose.yml line 6: env file"
+        " ./override.env not found; it is optional (required: false), so service web starts"
+        " without it",
+        "compose.W001 warning [web] docker-compose.yml: docker-compose.yml line 8: env file"
+        " ./local.env not found; it is optional (required: false), so service web starts"
+        " without it",
+    ]
+
+
 def test_no_service_with_mail_settings(tmp_path: Path, run_cli: RunCli) -> None:
     compose = tmp_path / "docker-compose.yml"
     compose.write_text("services:\n  db:\n    image: postgres:16\n  redis:\n    image: redis\n")
