@@ -15,6 +15,8 @@ from interview_mailcheck.registry import Check, registered
 
 CHECK_MODULES = (
     "interview_mailcheck.checks.config",
+    "interview_mailcheck.checks.compare",
+    "interview_mailcheck.checks.compose",
     "interview_mailcheck.checks.smtp",
     "interview_mailcheck.checks.delivery",
     "interview_mailcheck.checks.dns",

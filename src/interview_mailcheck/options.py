@@ -164,6 +164,38 @@ EnvFile = Annotated[
         show_default=False,
     ),
 ]
+Compare = Annotated[
+    Path | None,
+    typer.Option(
+        "--compare",
+        metavar="ENV_FILE",
+        help=(
+            "Also compare the mail settings with this env file (a worker's): every setting "
+            "that differs or that only one file sets is an error, the password compared "
+            "without being shown. The two files are compared as files: this shell's "
+            "environment is laid over neither (the config checks of the first file still see "
+            "it)."
+        ),
+        show_default=False,
+        parser=_readable_file("env file (--compare)"),
+    ),
+]
+Compose = Annotated[
+    Path | None,
+    typer.Option(
+        "--compose",
+        metavar="FILE",
+        help=(
+            "Check each service of this docker-compose file that sets EMAIL_* or EMAIL_URL, "
+            "its environment computed as Compose does (environment:, env_file:, ${VAR} from "
+            "this shell and the project's .env, which --env-file replaces as in `docker "
+            "compose --env-file`), and compare them with the web service (else the one with "
+            "the most mail settings)."
+        ),
+        show_default=False,
+        parser=_readable_file("compose file"),
+    ),
+]
 PythonPath = Annotated[
     Path | None,
     typer.Option(

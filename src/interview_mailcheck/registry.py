@@ -24,6 +24,8 @@ AREAS: dict[str, str] = {
     "django": "the settings as Django resolves them",
     "mailers": "Django 6.1's MAILERS, as Django 6.1 reads them",
     "logs": "the app's own log",
+    "compare": "one process's mail settings against another's (config --compare, --compose)",
+    "compose": "a docker-compose file's services and what Compose warns about (config --compose)",
 }
 
 

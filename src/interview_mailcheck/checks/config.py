@@ -9,6 +9,7 @@ settings (mailconfig.py) and runs them all, recording each.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from interview_mailcheck.checks import (
@@ -18,7 +19,7 @@ from interview_mailcheck.checks import (
     envfile,
     transport,
 )
-from interview_mailcheck.findings import Finding
+from interview_mailcheck.findings import EMPTY, Finding
 from interview_mailcheck.mailconfig import MailConfig, backend_kind, interpret
 from interview_mailcheck.registry import Check
 from interview_mailcheck.report import CheckRun, Recorder
@@ -83,15 +84,24 @@ WALK_SHOWS = frozenset({"config.E026"})
 context Django builds, and the certificate step fails as the app's would (smtp.E030)."""
 
 
-def analyse(settings: MailSettings, recorder: Recorder | None = None) -> ConfigResult:
+def analyse(
+    settings: MailSettings,
+    recorder: Recorder | None = None,
+    *,
+    skip: Mapping[str, str] = EMPTY,
+) -> ConfigResult:
     """Interpret the settings and run every config check over them, each recorded; the SMTP
-    checks are skipped (recorded as such) for a backend that sends through an HTTP API."""
+    checks are skipped (recorded as such) for a backend that sends through an HTTP API, and
+    so are the checks named in `skip` (name -> why)."""
     config = interpret(settings)
     recorder = recorder or Recorder()
     api = backend_kind(config.backend) == "api"
     for declared in CHECKS:
         function = declared.function
         assert function is not None
+        if declared.name in skip:
+            recorder.skip(declared.name, skip[declared.name])
+            continue
         if api and transport.SMTP_BACKEND_ONLY in declared.tags:
             recorder.skip(declared.name, f"EMAIL_BACKEND {config.backend} does not use SMTP")
             continue

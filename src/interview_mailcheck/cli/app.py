@@ -273,8 +273,10 @@ def run(
     *,
     env_file: Path | None = None,
     pythonpath: Path | None = None,
+    also_read: Sequence[Path] = (),
 ) -> NoReturn:
-    """Collect the secrets, build the report with stdout diverted, render it, exit."""
+    """Collect the secrets (also from the env files `also_read`), build the report with stdout
+    diverted, render it, exit."""
     from interview_mailcheck.render import RenderOptions, get_renderer, terminal, write, write_file
 
     stdout = sys.stdout
@@ -283,7 +285,7 @@ def run(
     with guarded(out.debug):
         from interview_mailcheck.commands.inputs import collect_secrets
 
-        collect_secrets(env_file, pythonpath, os.environ)
+        collect_secrets(env_file, pythonpath, os.environ, also_read)
         with contextlib.redirect_stdout(sys.stderr):
             report = build()
         text = get_renderer(out.format)(report, RenderOptions(out.verbose, color, width))

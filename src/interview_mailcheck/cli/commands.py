@@ -48,18 +48,31 @@ def root(
 @app.command()
 @reporting
 @reading_the_settings
-def config(*, source: SettingsSource, out: Output, strict: bool) -> None:
+def config(
+    compare: options.Compare = None,
+    compose: options.Compose = None,
+    *,
+    source: SettingsSource,
+    out: Output,
+    strict: bool,
+) -> None:
     """Check the email settings offline: backend, host, port and TLS mode, credentials, sender.
 
     Reads the settings the app would see with load_dotenv(): the process environment wins over
     the .env file. With --settings, checks the values Django resolves from that settings module
-    instead, and warns where the .env file says otherwise. Never prints the password, only
-    whether it is set and its length.
+    instead, and warns where the .env file says otherwise. With --compare, also compares the
+    env file with another (a worker's), file to file. With --compose, checks each service of a
+    docker-compose file that has mail settings, and compares them (--env-file is then the
+    project's .env for interpolation). Never prints the password, only whether it is set and
+    its length.
 
-    Example: mailcheck config --env-file .env.example
+    Example: mailcheck config --env-file .env --compare worker.env
     """
     from interview_mailcheck.commands.config import config_report
 
+    options.at_most_one(
+        ("--compose", compose), ("--compare", compare), ("--settings", source.settings_module)
+    )
     run(
         lambda: config_report(
             source.env_file,
@@ -67,10 +80,13 @@ def config(*, source: SettingsSource, out: Output, strict: bool) -> None:
             settings_module=source.settings_module,
             pythonpath=source.pythonpath,
             mailer=source.mailer,
+            compare=compare,
+            compose=compose,
         ),
         out,
         env_file=source.env_file,
         pythonpath=source.pythonpath,
+        also_read=(compare,) if compare is not None else (),
     )
 
 

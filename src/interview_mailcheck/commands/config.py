@@ -24,9 +24,20 @@ def config_report(
     settings_module: str | None = None,
     pythonpath: Path | None = None,
     mailer: str | None = None,
+    compare: Path | None = None,
+    compose: Path | None = None,
 ) -> Report:
     """The settings of the env file and the environment (or, with `settings_module`, those
-    Django resolves), judged."""
+    Django resolves), judged; with `compare`, compared with that env file; with `compose`,
+    those of each service of the compose file instead (commands/compare.py)."""
+    if compose is not None:
+        from interview_mailcheck.commands.compare import compose_report
+
+        return compose_report(compose, env_file, strict=strict)
+    if compare is not None:
+        from interview_mailcheck.commands.compare import compare_report
+
+        return compare_report(env_file, compare, strict=strict)
     result = analyse_settings(env_file, settings_module, pythonpath, mailer)
     return Report(
         "config",

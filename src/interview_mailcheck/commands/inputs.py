@@ -6,7 +6,7 @@ The commands layer reads (through the adapters) and hands plain values to the do
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from interview_mailcheck import secrets
@@ -31,15 +31,18 @@ def load_settings(option: Path | None) -> MailSettings:
 
 
 def collect_secrets(
-    env_file: Path | None, project_folder: Path | None, environ: Mapping[str, str]
+    env_file: Path | None,
+    project_folder: Path | None,
+    environ: Mapping[str, str],
+    also_read: Sequence[Path] = (),
 ) -> None:
     """Fill the run's secrets before any of the user's code runs.
 
     From the process environment (EMAIL_HOST_PASSWORD, EMAIL_URL, and every variable named
     like a secret: a settings module may read DATABASE_PASSWORD and raise with it), and from
     the env files the run reads or the settings module may load: the one named, and the .env
-    next to the project (where load_dotenv() finds it). Files that cannot be read are left to
-    the step that reads them, which says why.
+    next to the project (where load_dotenv() finds it), and `also_read` (`--compare`'s). Files
+    that cannot be read are left to the step that reads them, which says why.
     """
     known = secrets.current()
     known.add_all(secrets.from_environment(environ))
@@ -48,7 +51,7 @@ def collect_secrets(
     user, password = environ.get("EMAIL_HOST_USER"), environ.get("EMAIL_HOST_PASSWORD")
     if user and password:
         known.add_login(user, password)
-    paths = {env_file_location(env_file)[0], (project_folder or Path.cwd()) / ".env"}
+    paths = {env_file_location(env_file)[0], (project_folder or Path.cwd()) / ".env", *also_read}
     for path in paths:
         text = read_text_quietly(path)
         if text:
