@@ -60,7 +60,8 @@ def config(
 
     Reads the settings the app would see with load_dotenv(): the process environment wins over
     the .env file. With --settings, checks the values Django resolves from that settings module
-    instead, and warns where the .env file says otherwise. With --compare, also compares the
+    instead, and warns where the .env file says otherwise; on Django 6.1 with MAILERS, every
+    mailer (--mailer picks the one described). With --compare, also compares the
     env file with another (a worker's), file to file. With --compose, checks each service of a
     docker-compose file that has mail settings, and compares them (--env-file is then the
     project's .env for interpolation). Never prints the password, only whether it is set and
@@ -73,6 +74,7 @@ def config(
     options.at_most_one(
         ("--compose", compose), ("--compare", compare), ("--settings", source.settings_module)
     )
+    options.at_most_one(("--compose", compose), ("--compare", compare), ("--mailer", source.mailer))
     run(
         lambda: config_report(
             source.env_file,
