@@ -107,3 +107,20 @@ def no_system_nameserver(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", read)
     yield
     assert not asked, "the test asked this machine's nameservers: give it --nameserver (loopback)"
+
+
+@pytest.fixture(scope="session")
+def ca() -> Any:
+    """One trustme CA for the loopback servers of the session (SMTP, IMAP, the peers)."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def trusted(ca: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Trust `ca` the way a user would: through SSL_CERT_FILE. The CA file's path."""
+    path = tmp_path / "trusted-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
+    return path

@@ -18,11 +18,6 @@ from interview_mailcheck.loopback import LoopbackSMTP
 USER, PASSWORD = "hiring.team@acme-hiring.io", "correct-horse-battery"
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     """A client certificate and its key, another key, an encrypted key, a file that is no PEM."""
@@ -47,13 +42,6 @@ def files(tmp_path: Path) -> dict[str, Path]:
     )
     paths["not_pem"].write_text("not a certificate\n")
     return paths
-
-
-@pytest.fixture
-def trusted(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    monkeypatch.setenv("SSL_CERT_FILE", str(path))
 
 
 def env_file(folder: Path, port: int, mode: str = "starttls", **extra: str) -> Path:

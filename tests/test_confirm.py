@@ -48,19 +48,6 @@ class DovecotMailboxes:
         return self.dovecot.deliver(user, message, folder)
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def trusted(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    monkeypatch.setenv("SSL_CERT_FILE", str(path))
-    return path
-
-
 @pytest.fixture
 def mailbox(start_dovecot: StartDovecot, ca: trustme.CA) -> Dovecot:
     return start_dovecot({USER: PASSWORD, CANDIDATE: CANDIDATE_PASSWORD}, ca=ca)

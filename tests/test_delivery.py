@@ -21,18 +21,6 @@ USER, PASSWORD = "hiring.team@acme-hiring.io", "correct-horse-battery"
 CANDIDATE = "asha.rao@candidates.test"
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def trusted(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    monkeypatch.setenv("SSL_CERT_FILE", str(path))
-
-
 def env_file(folder: Path, port: int, mode: str = "starttls", **overrides: str) -> Path:
     values = {
         "EMAIL_HOST": "localhost",

@@ -35,18 +35,10 @@ TIMEOUT = 1.0
 BOUND = TIMEOUT * 2 + 1.5  # the whole command: a couple of timeouts, plus start-up
 
 
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @pytest.fixture
-def trust(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Trust the test CA the way a user would: through SSL_CERT_FILE."""
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    monkeypatch.setenv("SSL_CERT_FILE", str(path))
-    return str(path)
+def trust(trusted: Path) -> str:
+    """The CA file trusted through SSL_CERT_FILE (conftest's `trusted`), as a string."""
+    return str(trusted)
 
 
 def write_env(
