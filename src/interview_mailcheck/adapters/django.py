@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass
@@ -138,15 +139,43 @@ def resolve_mail_settings(module: str, pythonpath: Path) -> DjangoResolved:
     loaded = _import_settings(module, pythonpath)
     from django.conf import Settings
 
-    with user_code(f"settings module {module!r} is not valid", pythonpath.resolve()):
+    folder = pythonpath.resolve()
+    with user_code(f"settings module {module!r} is not valid", folder), quiet_email_deprecations():
         resolved = Settings(module)
+    return mail_settings_of(resolved, module, getattr(loaded, "__file__", None))
+
+
+def mail_settings_of(resolved: Any, module: str, file: str | None) -> DjangoResolved:
+    """The email settings held by a Django settings object (django.conf.Settings, or what
+    `django.conf.settings` wraps), its secrets remembered first."""
     secrets.current().add_all(settings_secrets(resolved))
     return DjangoResolved(
         module=module,
-        file=getattr(loaded, "__file__", None),
+        file=file,
         values={name: getattr(resolved, name, None) for name in MAIL_SETTINGS},
         overridden=frozenset(name for name in MAIL_SETTINGS if resolved.is_overridden(name)),
     )
+
+
+def configured_mail_settings(settings: Any) -> DjangoResolved:
+    """The email settings of the Django configured in this process (`django.conf.settings`:
+    manage.py check), read from the object it wraps as resolve_mail_settings() reads one."""
+    if not getattr(settings, "configured", True):
+        raise InputError("Django's settings are not configured in this process")
+    wrapped = getattr(settings, "_wrapped", settings)
+    module = getattr(wrapped, "SETTINGS_MODULE", None) or "settings.configure()"
+    loaded = sys.modules.get(module)
+    with quiet_email_deprecations():
+        return mail_settings_of(wrapped, module, getattr(loaded, "__file__", None))
+
+
+@contextmanager
+def quiet_email_deprecations() -> Iterator[None]:
+    """Django 6.1 warns (RemovedInDjango2028Warning) for each EMAIL_* setting a module sets or
+    a reader reads: not mailcheck's output."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"The EMAIL_\w+ setting is deprecated")
+        yield
 
 
 def settings_secrets(settings: Any) -> list[object]:
@@ -210,10 +239,11 @@ def load_project(module: str, pythonpath: Path) -> Project:
                 f"cannot load {module!r}"
             )
     os.environ["DJANGO_SETTINGS_MODULE"] = module
-    if not apps.ready:
-        with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
-            django.setup()
-    secrets.current().add_all(settings_secrets(settings))
+    with quiet_email_deprecations():
+        if not apps.ready:
+            with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
+                django.setup()
+        secrets.current().add_all(settings_secrets(settings))
     return Project(module, str(settings.TIME_ZONE or ""), bool(settings.USE_TZ))
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from interview_mailcheck import secrets
 from interview_mailcheck.checks.config import ConfigResult, analyse
 from interview_mailcheck.commands.inputs import load_settings
 from interview_mailcheck.mailconfig import describe_target, settings_rows
 from interview_mailcheck.report import Recorder, Report, Section
+
+if TYPE_CHECKING:
+    from interview_mailcheck.settings import DjangoResolved
 
 
 def config_report(
@@ -39,21 +44,32 @@ def analyse_settings(
     return analyse(load_settings(env_file))
 
 
-def analyse_django(env_file: Path | None, module: str, pythonpath: Path | None) -> ConfigResult:
+def analyse_django(
+    env_file: Path | None,
+    module: str,
+    pythonpath: Path | None,
+    *,
+    resolved: DjangoResolved | None = None,
+    compare_env_file: bool = True,
+) -> ConfigResult:
     """The settings Django resolved from `module`: their types, then judged like a .env, then
-    compared with the env file (the one named, else the one next to manage.py)."""
+    compared with the env file (the one named, else the one next to manage.py).
+
+    `resolved`: settings already read (a Django configured in this process); without
+    `compare_env_file` no file is read and nothing is compared (the system checks)."""
     from interview_mailcheck.adapters.django import resolve_mail_settings
     from interview_mailcheck.adapters.envfile import read_env_file
     from interview_mailcheck.checks import django as django_checks
     from interview_mailcheck.settings import env_file_location, from_django
 
     folder = pythonpath or Path.cwd()
-    resolved = resolve_mail_settings(module, folder)
+    if resolved is None:
+        resolved = resolve_mail_settings(module, folder)
     # The env file named, else the one next to manage.py (where load_dotenv() finds it), if any.
     path, named = env_file_location(env_file)
     if not named:
         path = folder / ".env"
-    file = read_env_file(path) if named or path.exists() else None
+    file = read_env_file(path) if compare_env_file and (named or path.exists()) else None
     settings = from_django(resolved, path, file)
     recorder = Recorder()
     recorder.run("django_types", lambda: django_checks.check_types(settings))
@@ -62,6 +78,16 @@ def analyse_django(env_file: Path | None, module: str, pythonpath: Path | None) 
         "env_file_agrees", lambda: django_checks.check_env_file_agrees(settings, os.environ)
     )
     return ConfigResult(result.config, recorder.runs)
+
+
+def analyse_configured(django_settings: Any) -> ConfigResult:
+    """The settings of the Django configured in this process (`manage.py check`), judged as
+    `config --settings` judges a module, less what reads a file: the env-file comparison."""
+    from interview_mailcheck.adapters.django import configured_mail_settings
+
+    secrets.current().add_all(secrets.from_environment(os.environ))
+    resolved = configured_mail_settings(django_settings)
+    return analyse_django(None, resolved.module, None, resolved=resolved, compare_env_file=False)
 
 
 def headline(result: ConfigResult) -> str:
