@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from interview_mailcheck import secrets
 from interview_mailcheck.checks.config import ConfigResult, analyse
-from interview_mailcheck.commands.inputs import load_settings
 from interview_mailcheck.mailconfig import describe_target, settings_rows
 from interview_mailcheck.report import Recorder, Report, Section
 
@@ -41,6 +40,8 @@ def analyse_settings(
     """What every command that judges the settings starts from."""
     if settings_module is not None:
         return analyse_django(env_file, settings_module, pythonpath)
+    from interview_mailcheck.commands.inputs import load_settings  # python-dotenv
+
     return analyse(load_settings(env_file))
 
 
@@ -58,7 +59,6 @@ def analyse_django(
     `resolved`: settings already read (a Django configured in this process); without
     `compare_env_file` no file is read and nothing is compared (the system checks)."""
     from interview_mailcheck.adapters.django import resolve_mail_settings
-    from interview_mailcheck.adapters.envfile import read_env_file
     from interview_mailcheck.checks import django as django_checks
     from interview_mailcheck.settings import env_file_location, from_django
 
@@ -69,7 +69,11 @@ def analyse_django(
     path, named = env_file_location(env_file)
     if not named:
         path = folder / ".env"
-    file = read_env_file(path) if compare_env_file and (named or path.exists()) else None
+    file = None
+    if compare_env_file and (named or path.exists()):
+        from interview_mailcheck.adapters.envfile import read_env_file  # python-dotenv
+
+        file = read_env_file(path)
     settings = from_django(resolved, path, file)
     recorder = Recorder()
     recorder.run("django_types", lambda: django_checks.check_types(settings))

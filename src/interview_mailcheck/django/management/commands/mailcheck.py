@@ -49,11 +49,11 @@ def run_mailcheck(args: list[str], prog_name: str) -> NoReturn:
     """Run mailcheck with `args`, this project's secrets known first; exits with its status."""
     from django.conf import settings
 
-    from interview_mailcheck import secrets
-    from interview_mailcheck.adapters.django import settings_secrets
+    from interview_mailcheck.adapters.django import configured_mail_settings
     from interview_mailcheck.cli import main
 
-    secrets.current().add_all(settings_secrets(settings))
+    if settings.configured:  # the project's passwords are known before anything runs
+        configured_mail_settings(settings)
     main(mailcheck_args(args), prog_name=prog_name)
 
 
@@ -88,10 +88,14 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped here
         parser.add_argument("args", nargs=argparse.REMAINDER)
         return parser
 
+    def execute(self, *args: str, **options: Any) -> None:
+        """call_command("mailcheck", "config", "--json"): mailcheck's report to the `stdout`
+        given (else sys.stdout); a status other than 0 is a CommandError carrying it. None of
+        Django's own options (--no-color, --skip-checks...) stands in between."""
+        self.handle(*args, **options)
+
     def handle(self, *args: str, **options: Any) -> None:
-        """call_command("mailcheck", "config", "--json"): mailcheck's report to the command's
-        stdout; a status other than 0 is a CommandError carrying it."""
-        out = getattr(self.stdout, "_out", sys.stdout)
+        out = options.get("stdout") or sys.stdout
         try:
             with contextlib.redirect_stdout(out):
                 run_mailcheck(list(args), NAME)
