@@ -289,3 +289,29 @@ def test_loading_a_project_already_set_up(run_cli: Any) -> None:
         assert result.exit_code == 1
         assert result.stderr == ""
     assert settings._wrapped is wrapped
+
+
+def warning_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:
+    """The warnings printed, sorted (Django warns over a set: its order changes per process)."""
+    return sorted(line for line in completed.stderr.splitlines() if "Warning: " in line)
+
+
+def test_djangos_deprecation_warnings_are_not_mailchecks(
+    project: Path, database: dict[str, str]
+) -> None:
+    """Django 6.1 warns (RemovedInDjango2028Warning, shown with PYTHONWARNINGS=always) for each
+    EMAIL_* setting a settings module sets or a reader reads. The console script reads them all
+    and prints none; manage.py prints those of Django's own start-up, no more with mailcheck
+    (on Django 4.2 and 5.2 there are none at all)."""
+    env = {**database, "PYTHONWARNINGS": "always"}
+    for args in (
+        ["config", "--settings", APP_SETTINGS, "--json"],
+        ["session", HEALTHY, "--settings", APP_SETTINGS],
+        ["sessions", "--json"],
+        ["doctor", "--skip", "dns", "--skip", "send-test"],
+    ):
+        assert console(project, *args, env=env).stderr == ""
+    djangos = warning_lines(manage(project, "help", env=env))
+    assert warning_lines(manage(project, "mailcheck", "config", "--json", env=env)) == djangos
+    assert warning_lines(manage(project, "mailcheck", "sessions", env=env)) == djangos
+    assert warning_lines(manage(project, "check", "--tag", "mailcheck", env=env)) == djangos
