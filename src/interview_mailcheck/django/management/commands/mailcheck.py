@@ -100,7 +100,8 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped here
             with contextlib.redirect_stdout(out):
                 run_mailcheck(list(args), NAME)
         except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+            # int(): an ExitCode is an IntEnum, which Python 3.10 prints as ExitCode.FINDINGS.
+            code = int(done.code) if isinstance(done.code, int) else 0 if done.code is None else 1
             if code:
                 raise CommandError(
                     f"mailcheck exited with status {code}", returncode=code
