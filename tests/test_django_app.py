@@ -79,6 +79,20 @@ def test_fail_level_error_passes_warnings_and_fail_level_warning_does_not(projec
     assert manage(project, "check", env=env).returncode == 0  # Django's default: ERROR
 
 
+def test_manage_py_test_judges_the_projects_backend_not_the_test_runners(project: Path) -> None:
+    """Django's test runner swaps in the locmem backend before it runs the system checks: the
+    checks judge the backend the project set, so a healthy project's tests run."""
+    healthy = manage(project, "test", env=SMTP_ENV)
+    assert healthy.returncode == 0
+    assert "System check identified no issues (0 silenced)." in healthy.stdout
+    unset = {k: v for k, v in SMTP_ENV.items() if k != "EMAIL_BACKEND"}
+    console = manage(project, "test", env=unset)
+    assert console.returncode == 1
+    assert issues(console.stderr) == [("EMAIL_BACKEND", "mailcheck.config.E001")]
+    assert "EMAIL_BACKEND is the console backend" in console.stderr  # the example's fallback
+    assert "locmem" not in console.stderr
+
+
 def test_tag_mailcheck_runs_mailcheck_alone(tmp_path: Path) -> None:
     """CACHES without a default is Django's own caches.E001: the tags keep the two apart."""
     folder = site_with_app(tmp_path / "site", "CACHES = {}\n")

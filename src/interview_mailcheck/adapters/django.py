@@ -166,7 +166,14 @@ def configured_mail_settings(settings: Any) -> DjangoResolved:
     module = getattr(wrapped, "SETTINGS_MODULE", None) or "settings.configure()"
     loaded = sys.modules.get(module)
     with quiet_email_deprecations():
-        return mail_settings_of(wrapped, module, getattr(loaded, "__file__", None))
+        resolved = mail_settings_of(wrapped, module, getattr(loaded, "__file__", None))
+    # Django's test runner swaps in the locmem backend before it runs the system checks
+    # (setup_test_environment): judge the backend the project set.
+    test_state = getattr(sys.modules.get("django.test.utils"), "_TestState", None)
+    saved: Any = getattr(test_state, "saved_data", None)
+    if hasattr(saved, "email_backend"):
+        return resolved._replace(values={**resolved.values, "EMAIL_BACKEND": saved.email_backend})
+    return resolved
 
 
 @contextmanager

@@ -93,6 +93,9 @@ APP_SETTINGS: dict[str, Any] = {
     "help": (
         "Will the interview invitation emails go out? mailcheck checks a Django app's email "
         "settings, SMTP server and data, and says exactly what to fix.\n\n"
+        "Inside a Django project, with interview_mailcheck.django in INSTALLED_APPS: "
+        "`manage.py check` runs the offline config checks (tag mailcheck), and "
+        "`manage.py mailcheck COMMAND` runs any command with the project's settings.\n\n"
         "Exit codes: 0 no errors, 1 errors found (or warnings with --strict), "
         "2 usage error or unreadable input, 3 mailcheck itself failed."
     ),
