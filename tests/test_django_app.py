@@ -163,7 +163,7 @@ from django.core import checks
 django.setup()
 loaded = sorted(m for m in sys.modules if m.startswith("interview_mailcheck"))
 print(loaded)
-print(type(sys.modules["django"].apps).__name__)
+print("interview_mailcheck" in django.__file__, hasattr(django, "setup"))
 found = checks.run_checks(tags=["mailcheck"])
 print(len([m for m in sys.modules if m.startswith("interview_mailcheck")]) > len(loaded))
 print(sorted(m.id for m in found))
@@ -186,7 +186,7 @@ def test_start_up_imports_only_the_app_and_its_check(project: Path) -> None:
                 "interview_mailcheck.django.checks",
             ]
         ),
-        "module",
+        "False True",  # `import django` is Django's package, not interview_mailcheck.django
         "True",
         repr(["mailcheck.config.E001", "mailcheck.config.E003", "mailcheck.config.E013"]),
     ]
