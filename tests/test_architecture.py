@@ -32,10 +32,18 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+DJANGO_HOOKS = ("django.apps", "django.conf", "django.core.checks", "django.core.management")
+"""What the Django app (interview_mailcheck.django) may import of Django: the framework's hooks
+(an AppConfig, the check registry, a management command, the settings object), nothing that
+reads or sends (django.db, django.core.mail): the adapter does that."""
+
+
 def layer(name: str) -> str:
     parts = name.split(".")
     if len(parts) > 1 and parts[1] in ("adapters", "checks", "commands", "render", "cli"):
         return parts[1]
+    if len(parts) > 1 and parts[1] == "django":
+        return "django-app"
     if name in ("interview_mailcheck.options", "interview_mailcheck.__main__"):
         return "cli"
     if name.startswith("interview_mailcheck.loopback"):
@@ -52,6 +60,8 @@ BELOW: dict[str, frozenset[str]] = {
     "render": frozenset({"domain", "render"}),
     "commands": frozenset({"domain", "checks", "adapters", "render", "commands", "peers"}),
     "cli": frozenset({"domain", "commands", "render", "cli", "checks", "adapters"}),
+    # An entry point like the command line, reached from manage.py: it calls cli and commands.
+    "django-app": frozenset({"domain", "commands", "cli", "adapters", "django-app"}),
     "peers": frozenset({"domain", "peers"}),
 }
 
@@ -76,7 +86,18 @@ def test_outside_libraries_only_in_adapters(name: str) -> None:
     if layer(name) in ("adapters", "peers"):
         return
     used = sorted(module for module in imports(MODULES[name]) if module.split(".")[0] in LIBRARIES)
+    if layer(name) == "django-app":
+        used = [module for module in used if not module.startswith(DJANGO_HOOKS)]
     assert used == [], f"{name} imports {used}: that is an adapter's job"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if layer(n) == "django-app"))
+def test_the_django_app_imports_absolutely(name: str) -> None:
+    """`from . import x` inside interview_mailcheck.django is legal Python, and one step from
+    confusing this package with Django: every import there names its module in full."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    relative = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    assert relative == [], f"{name}: relative imports on lines {relative}"
 
 
 def test_no_adapter_imports_a_command() -> None:
@@ -94,6 +115,8 @@ def test_the_layers_are_what_the_test_thinks() -> None:
     assert "django" in {
         name.split(".")[0] for name in imports(MODULES["interview_mailcheck.adapters.django"])
     }
+    assert layer("interview_mailcheck.django.management.commands.mailcheck") == "django-app"
+    assert "django.core.checks" in imports(MODULES["interview_mailcheck.django.checks"])
 
 
 def test_every_rule_belongs_to_exactly_one_registered_check() -> None:

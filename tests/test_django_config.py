@@ -203,7 +203,7 @@ def test_uncast_strings_are_kept_as_django_holds_them(run_cli: RunCli, project: 
 
 
 def test_resolved_values_keep_their_python_types(project: Project) -> None:
-    from interview_mailcheck.adapters.django import resolve_mail_settings
+    from interview_mailcheck.adapters.django_settings import resolve_mail_settings
 
     folder = project("strings_uncast", GOOD_ENV.read_text(), name="strings_uncast_types")
     resolved = resolve_mail_settings("strings_uncast_types", folder)

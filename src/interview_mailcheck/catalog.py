@@ -83,8 +83,14 @@ def catalogue(tags: tuple[str, ...] = (), *, as_json: bool = False) -> str:
     )
 
 
+DJANGO_PREFIX = "mailcheck."
+"""Before every id in `manage.py check` (mailcheck.config.E001): `explain` takes it too."""
+
+
 def find_rule(rule_id: str) -> Rule | None:
     wanted = rule_id.strip()
+    if wanted.lower().startswith(DJANGO_PREFIX):
+        wanted = wanted[len(DJANGO_PREFIX) :]
     for rule in all_rules():
         if rule.id.lower() == wanted.lower():
             return rule

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,77 @@ def use_database(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     connection = connections["default"]
     connection.close()
     monkeypatch.setitem(connection.settings_dict, "NAME", str(path))
+
+
+# --- The example project with mailcheck's Django app ------------------------------------------
+
+APP = "interview_mailcheck.django"
+APP_SETTINGS = "interview_site.with_mailcheck"
+"""The settings module of site_with_app(): the example's, with mailcheck's app installed."""
+
+
+def site_with_app(folder: Path, extra: str = "") -> Path:
+    """A copy of the example project whose settings module `interview_site.with_mailcheck` is
+    the example's with mailcheck's app in INSTALLED_APPS, then the lines `extra`."""
+    shutil.copytree(
+        EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", ".env")
+    )
+    (folder / "interview_site" / "with_mailcheck.py").write_text(
+        "from interview_site.settings import *  # noqa: F403\n\n"
+        f"INSTALLED_APPS = [*INSTALLED_APPS, {APP!r}]  # noqa: F405\n{extra}",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def project_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the developer's EMAIL_*, MAILCHECK_*, DJANGO_* and the
+    example's database variable, plus `extra`."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("EMAIL_", "MAILCHECK_", "DJANGO_")) and k != DATABASE_VARIABLE
+    }
+    environment.update(extra or {})
+    return environment
+
+
+def run_in(
+    folder: Path, *command: str, env: Mapping[str, str] | None = None, label: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run `python COMMAND...` in `folder` (this interpreter: the venv's), printed for a failing
+    test."""
+    completed = subprocess.run(
+        [sys.executable, *command],
+        cwd=folder,
+        env=project_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    print(f"$ {label or ' '.join(command)}\nexit: {completed.returncode}")
+    print(f"--- stdout\n{completed.stdout}--- stderr\n{completed.stderr}---")
+    return completed
+
+
+def manage(
+    folder: Path, *args: str, env: Mapping[str, str] | None = None, settings: str = APP_SETTINGS
+) -> subprocess.CompletedProcess[str]:
+    """`python manage.py ARGS` in the project `folder`, with DJANGO_SETTINGS_MODULE=settings."""
+    environment = {"DJANGO_SETTINGS_MODULE": settings, **(env or {})}
+    return run_in(folder, "manage.py", *args, env=environment, label=f"manage.py {' '.join(args)}")
+
+
+def console(
+    folder: Path, *args: str, env: Mapping[str, str] | None = None, settings: str = APP_SETTINGS
+) -> subprocess.CompletedProcess[str]:
+    """The console script, `mailcheck ARGS`, in `folder` with the same environment as manage()."""
+    environment = {"DJANGO_SETTINGS_MODULE": settings, **(env or {})}
+    return run_in(
+        folder,
+        "-m",
+        "interview_mailcheck",
+        *args,
+        env=environment,
+        label=f"mailcheck {' '.join(args)}",
+    )

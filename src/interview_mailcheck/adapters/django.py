@@ -16,21 +16,24 @@ sqlite_files.py), and `InterviewReader.read_only_note` says so.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
-import sys
-import traceback
-import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager, redirect_stdout
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from interview_mailcheck import secrets
+from interview_mailcheck.adapters.django_settings import (
+    _import_django,
+    _import_settings,
+    _one_line,
+    quiet_email_deprecations,
+    settings_secrets,
+    user_code,
+)
 from interview_mailcheck.adapters.sqlite_files import (
     OnDisk,
     copy_note,
@@ -40,173 +43,11 @@ from interview_mailcheck.adapters.sqlite_files import (
 )
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, localize
-from interview_mailcheck.settings import MAIL_SETTINGS, DjangoResolved
 from interview_mailcheck.values import parse_timeout
 
-DJANGO_MISSING = (
-    "Django is not installed in this environment: pip install 'interview-mailcheck[django]' "
-    "(in the app's virtual environment)"
-)
 _UNMIGRATED = re.compile(r"no such (table|column)|does not exist|doesn't exist|Unknown column")
 CHUNK_SIZE = 2000
 """Rows fetched per round trip while streaming: memory stays flat whatever the row count."""
-
-
-def _import_django() -> ModuleType:
-    try:
-        import django
-    except ImportError:
-        raise InputError(DJANGO_MISSING) from None
-    module: ModuleType = django
-    return module
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def _where_raised(error: BaseException, folder: Path) -> str:
-    """' (settings.py line 12)': the last frame of the user's code, if any."""
-    if isinstance(error, SyntaxError) and error.filename:
-        return f" ({Path(error.filename).name} line {error.lineno})"
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if frame.filename.startswith(str(folder))
-    ]
-    if not frames:
-        return ""
-    return f" ({Path(frames[-1].filename).name} line {frames[-1].lineno})"
-
-
-def _add_to_path(pythonpath: Path) -> Path:
-    folder = pythonpath.resolve()
-    if not folder.is_dir():
-        raise InputError(f"--pythonpath is not a folder: {pythonpath}")
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    return folder
-
-
-@contextmanager
-def user_code(
-    what: str, folder: Path, let_through: tuple[type[BaseException], ...] = ()
-) -> Iterator[None]:
-    """The user's code runs here (a settings module, the apps' ready(), their models).
-
-    What it prints goes to stderr, never into the one document mailcheck writes on stdout; and
-    whatever it raises, SystemExit and KeyboardInterrupt included, becomes an InputError (exit
-    2) naming `what` and the exception's type, with its message masked (errors.py).
-    """
-    try:
-        with redirect_stdout(sys.stderr):
-            yield
-    except BaseException as error:  # the user's code may raise anything
-        if isinstance(error, (InputError, *let_through)):
-            raise
-        raise InputError(f"{what}: {_one_line(error)}{_where_raised(error, folder)}") from None
-
-
-def _import_settings(module: str, pythonpath: Path) -> ModuleType:
-    """Import the settings module ourselves first, so that any failure names it."""
-    folder = _add_to_path(pythonpath)
-    try:
-        with user_code(f"settings module {module!r} cannot be imported", folder, (ImportError,)):
-            return importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name and (module == error.name or module.startswith(error.name + ".")):
-            raise InputError(
-                f"settings module {module!r} cannot be imported: no module named {error.name!r} "
-                f"in {folder} or on the Python path (pass --pythonpath with the folder that "
-                "holds manage.py)"
-            ) from None
-        raise InputError(
-            f"settings module {module!r} cannot be imported: "
-            f"{_one_line(error)}{_where_raised(error, folder)}"
-        ) from None
-
-
-# --- Settings, as Django resolves them ------------------------------------------------------
-
-
-def resolve_mail_settings(module: str, pythonpath: Path) -> DjangoResolved:
-    """The email settings Django resolves from `module` (its defaults for what it leaves out),
-    with MAILERS when the module defines it, and the Django version that reads them.
-
-    Built with django.conf.Settings, the object `django.conf.settings` wraps, without
-    django.setup(): the apps and the database play no part in these values. Django 6.1's
-    deprecation warnings about the EMAIL_* settings are not printed (a finding says it, once);
-    its refusal of MAILERS beside them (ImproperlyConfigured) is a finding too, and the values
-    are then the module's own.
-    """
-    django = _import_django()
-    loaded = _import_settings(module, pythonpath)
-    from django.conf import Settings, global_settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    refused = ""
-    invalid = f"settings module {module!r} is not valid"
-    with user_code(invalid, pythonpath.resolve()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        try:
-            resolved: Any = Settings(module)
-        except ImproperlyConfigured as error:
-            if "not allowed when MAILERS" not in str(error):
-                raise
-            refused, resolved = _one_line(error), loaded
-    if refused:
-        own = {name for name in vars(loaded) if name.isupper()}
-        values = {
-            name: getattr(loaded, name, getattr(global_settings, name, None))
-            for name in MAIL_SETTINGS
-        }
-        overridden = frozenset(name for name in MAIL_SETTINGS if name in own)
-    else:
-        values = {name: getattr(resolved, name, None) for name in MAIL_SETTINGS}
-        overridden = frozenset(name for name in MAIL_SETTINGS if resolved.is_overridden(name))
-    secrets.current().add_all(settings_secrets(resolved))
-    return DjangoResolved(
-        module=module,
-        file=getattr(loaded, "__file__", None),
-        values=values,
-        overridden=overridden,
-        django_version=(int(django.VERSION[0]), int(django.VERSION[1])),
-        mailers=getattr(resolved, "MAILERS", None),
-        has_mailers=hasattr(resolved, "MAILERS"),
-        refused=refused,
-    )
-
-
-def settings_secrets(settings: Any) -> list[object]:
-    """Every password Django's resolved settings hold: the email password, each database's,
-    each mailer's (Django 6.1's MAILERS), and SECRET_KEY."""
-    found: list[object] = [
-        _setting(settings, "EMAIL_HOST_PASSWORD"),
-        _setting(settings, "SECRET_KEY"),
-    ]
-    for name, key in (("DATABASES", "PASSWORD"), ("MAILERS", "OPTIONS")):
-        entries = _setting(settings, name)
-        if not isinstance(entries, Mapping):
-            continue
-        for entry in entries.values():
-            if not isinstance(entry, Mapping):
-                continue
-            value = entry.get(key)
-            found.append(value.get("password") if isinstance(value, Mapping) else value)
-    return found
-
-
-def _setting(settings: Any, name: str) -> object:
-    """A setting, or None: Django 6.1 raises for EMAIL_* settings when MAILERS is defined."""
-    try:
-        return getattr(settings, name, None)
-    except Exception:  # AttributeError, ImproperlyConfigured: the setting is not there to read
-        return None
-
-
-# --- The project, set up --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -242,10 +83,11 @@ def load_project(module: str, pythonpath: Path) -> Project:
                 f"cannot load {module!r}"
             )
     os.environ["DJANGO_SETTINGS_MODULE"] = module
-    if not apps.ready:
-        with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
-            django.setup()
-    secrets.current().add_all(settings_secrets(settings))
+    with quiet_email_deprecations():
+        if not apps.ready:
+            with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
+                django.setup()
+        secrets.current().add_all(settings_secrets(settings))
     timeout = getattr(settings, "EMAIL_TIMEOUT", None)
     usable = (
         parse_timeout(str(timeout))

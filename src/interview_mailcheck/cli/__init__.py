@@ -7,6 +7,6 @@ cli/commands.py.
 """
 
 from interview_mailcheck.cli import commands as _commands  # noqa: F401 - registers the commands
-from interview_mailcheck.cli.app import app, app_for, main
+from interview_mailcheck.cli.app import app, app_for, main, takes_option
 
-__all__ = ["app", "app_for", "main"]
+__all__ = ["app", "app_for", "main", "takes_option"]

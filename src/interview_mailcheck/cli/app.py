@@ -93,6 +93,9 @@ APP_SETTINGS: dict[str, Any] = {
     "help": (
         "Will the interview invitation emails go out? mailcheck checks a Django app's email "
         "settings, SMTP server and data, and says exactly what to fix.\n\n"
+        "Inside a Django project, with interview_mailcheck.django in INSTALLED_APPS: "
+        "`manage.py check` runs the offline config checks (tag mailcheck), and "
+        "`manage.py mailcheck COMMAND` runs any command with the project's settings.\n\n"
         "Exit codes: 0 no errors, 1 errors found (or warnings with --strict), "
         "2 usage error or unreadable input, 3 mailcheck itself failed."
     ),
@@ -329,14 +332,28 @@ def app_for(argv: list[str]) -> typer.Typer:
     return slim
 
 
-def main() -> None:
-    """The console script: run the app, and make sure no Python traceback escapes."""
+def takes_option(command: str, option: str) -> bool:
+    """Whether the command named `command` has the option `option` (e.g. --settings)."""
+    group = typer.main.get_command(app)
+    found = getattr(group, "commands", {}).get(command)
+    return found is not None and any(
+        option in getattr(parameter, "opts", ()) for parameter in found.params
+    )
+
+
+def main(args: Sequence[str] | None = None, prog_name: str = "mailcheck") -> NoReturn:
+    """The console script: run the app, and make sure no Python traceback escapes; exits.
+
+    `args` (default: sys.argv[1:]) and `prog_name` are those of another entry point, such as
+    `manage.py mailcheck` (interview_mailcheck/django/management/commands/mailcheck.py)."""
+    argv = list(sys.argv[1:] if args is None else args)
     with contextlib.suppress(AttributeError):
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
-        app_for(sys.argv)(prog_name="mailcheck")
+        app_for([prog_name, *argv])(args=argv, prog_name=prog_name)
     except SystemExit:
         raise
     except Exception as error:  # an exception outside any command, e.g. in option parsing
-        internal_error(error, bool(os.environ.get("MAILCHECK_DEBUG") or "--debug" in sys.argv))
+        internal_error(error, bool(os.environ.get("MAILCHECK_DEBUG") or "--debug" in argv))
         sys.exit(ExitCode.INTERNAL)
+    sys.exit(ExitCode.OK)  # not reached: the group exits

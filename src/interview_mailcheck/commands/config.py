@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from interview_mailcheck import mailers
+from interview_mailcheck import mailers, secrets
 from interview_mailcheck.checks.client_certificate import judge_client_certificate
 from interview_mailcheck.checks.config import ConfigResult, analyse
-from interview_mailcheck.commands.inputs import load_settings
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.findings import Finding
 from interview_mailcheck.mailconfig import MailConfig, describe_target, interpret, settings_rows
@@ -60,6 +60,8 @@ def analyse_settings(
         return analyse_django(env_file, settings_module, pythonpath, mailer)
     if mailer is not None:
         raise InputError("--mailer names one of Django's MAILERS: it needs --settings MODULE")
+    from interview_mailcheck.commands.inputs import load_settings  # python-dotenv
+
     recorder = Recorder()
     result = analyse(load_settings(env_file), recorder)
     recorder.run("client_certificate_files", lambda: certificate_files(result.config))
@@ -76,24 +78,37 @@ def certificate_files(config: MailConfig) -> list[Finding]:
 
 
 def analyse_django(
-    env_file: Path | None, module: str, pythonpath: Path | None, mailer: str | None = None
+    env_file: Path | None,
+    module: str,
+    pythonpath: Path | None,
+    mailer: str | None = None,
+    *,
+    resolved: DjangoResolved | None = None,
+    compare_env_file: bool = True,
 ) -> ConfigResult:
     """The settings Django resolved from `module`: their types, then judged like a .env, then
     compared with the env file (the one named, else the one next to manage.py). With Django
-    6.1's MAILERS, every mailer is judged instead (analyse_mailers)."""
-    from interview_mailcheck.adapters.django import resolve_mail_settings
-    from interview_mailcheck.adapters.envfile import read_env_file
+    6.1's MAILERS, every mailer is judged instead (analyse_mailers).
+
+    `resolved`: settings already read (a Django configured in this process); without
+    `compare_env_file` no env file is read and nothing is compared (the system checks)."""
+    from interview_mailcheck.adapters.django_settings import resolve_mail_settings
     from interview_mailcheck.checks import django as django_checks
     from interview_mailcheck.checks import mailers as mailer_checks
     from interview_mailcheck.settings import env_file_location, from_django
 
     folder = pythonpath or Path.cwd()
-    resolved = resolve_mail_settings(module, folder)
+    if resolved is None:
+        resolved = resolve_mail_settings(module, folder)
     # The env file named, else the one next to manage.py (where load_dotenv() finds it), if any.
     path, named = env_file_location(env_file)
     if not named:
         path = folder / ".env"
-    file = read_env_file(path) if named or path.exists() else None
+    file = None
+    if compare_env_file and (named or path.exists()):
+        from interview_mailcheck.adapters.envfile import read_env_file  # python-dotenv
+
+        file = read_env_file(path)
     if mailers.in_use(resolved):
         return analyse_mailers(resolved, path, file, mailer)
     if mailer is not None:
@@ -110,9 +125,10 @@ def analyse_django(
     recorder.run("django_types", lambda: django_checks.check_types(settings))
     result = analyse(settings, recorder)
     recorder.run("client_certificate_files", lambda: certificate_files(result.config))
-    recorder.run(
-        "env_file_agrees", lambda: django_checks.check_env_file_agrees(settings, os.environ)
-    )
+    if compare_env_file:
+        recorder.run(
+            "env_file_agrees", lambda: django_checks.check_env_file_agrees(settings, os.environ)
+        )
     recorder.run("mailers_migration", lambda: mailer_checks.check_migration(resolved))
     return ConfigResult(result.config, recorder.runs)
 
@@ -161,6 +177,16 @@ def analyse_mailers(
     if config is None:  # no mailer to judge: the defaults Django would have, for the headline
         config = interpret(mailers.as_settings(resolved, chosen, path, file))
     return ConfigResult(config, recorder.runs)
+
+
+def analyse_configured(django_settings: Any) -> ConfigResult:
+    """The settings of the Django configured in this process (`manage.py check`), judged as
+    `config --settings` judges a module, less what reads the env file (its comparison)."""
+    from interview_mailcheck.adapters.django_settings import configured_mail_settings
+
+    secrets.current().add_all(secrets.from_environment(os.environ))
+    resolved = configured_mail_settings(django_settings)
+    return analyse_django(None, resolved.module, None, resolved=resolved, compare_env_file=False)
 
 
 def headline(result: ConfigResult) -> str:
