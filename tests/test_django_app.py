@@ -60,6 +60,30 @@ def test_check_reports_the_settings_with_their_ids_and_hints(project: Path) -> N
     assert lines[-1] == "System check identified 3 issues (0 silenced)."
 
 
+def test_with_debug_on_an_error_is_a_warning(tmp_path: Path) -> None:
+    """A developer's settings (DEBUG on) with the console backend on purpose: runserver and
+    migrate still start; --fail-level WARNING still fails on it."""
+    folder = site_with_app(tmp_path / "site", debug=True)
+    completed = manage(folder, "check")
+    assert completed.returncode == 0
+    assert issues(completed.stderr) == [
+        ("DEFAULT_FROM_EMAIL", "mailcheck.config.E013"),
+        ("EMAIL_BACKEND", "mailcheck.config.E001"),
+        ("EMAIL_HOST", "mailcheck.config.E003"),
+    ]
+    assert "ERRORS:" not in completed.stderr and "WARNINGS:" in completed.stderr
+    assert (
+        "\tHINT: Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (an error with "
+        "DEBUG off; a warning here, as DEBUG is on)"
+    ) in completed.stderr.splitlines()
+    assert manage(folder, "check", "--fail-level", "WARNING").returncode == 1
+    plan = manage(folder, "migrate", "--plan")
+    assert (plan.returncode, "SystemCheckError" in plan.stderr) == (0, False)
+    production = site_with_app(tmp_path / "production")  # DEBUG off: the same errors stop it
+    stopped = manage(production, "migrate", "--plan")
+    assert (stopped.returncode, "SystemCheckError" in stopped.stderr) == (1, True)
+
+
 def test_a_good_configuration_passes(project: Path) -> None:
     completed = manage(project, "check", "--fail-level", "WARNING", env=SMTP_ENV)
     assert completed.returncode == 0

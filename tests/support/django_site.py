@@ -81,15 +81,16 @@ APP_SETTINGS = "interview_site.with_mailcheck"
 """The settings module of site_with_app(): the example's, with mailcheck's app installed."""
 
 
-def site_with_app(folder: Path, extra: str = "") -> Path:
+def site_with_app(folder: Path, extra: str = "", *, debug: bool = False) -> Path:
     """A copy of the example project whose settings module `interview_site.with_mailcheck` is
-    the example's with mailcheck's app in INSTALLED_APPS, then the lines `extra`."""
+    the example's with mailcheck's app in INSTALLED_APPS and DEBUG as given (off, as where
+    mail must go out: with DEBUG on the app's errors are warnings), then the lines `extra`."""
     shutil.copytree(
         EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", ".env")
     )
     (folder / "interview_site" / "with_mailcheck.py").write_text(
         "from interview_site.settings import *  # noqa: F403\n\n"
-        f"INSTALLED_APPS = [*INSTALLED_APPS, {APP!r}]  # noqa: F405\n{extra}",
+        f"INSTALLED_APPS = [*INSTALLED_APPS, {APP!r}]  # noqa: F405\nDEBUG = {debug}\n{extra}",
         encoding="utf-8",
     )
     return folder

@@ -16,7 +16,8 @@ TAG = "mailcheck"
 @register(TAG)  # type: ignore[untyped-decorator]  # Django is untyped here
 def email_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The email settings Django runs with, judged as `mailcheck config --settings` judges
-    them (without the .env comparison); never touches the network, the database or a file."""
+    them (without the .env comparison); never touches the network or the database, and reads
+    no file but a client certificate set in EMAIL_SSL_CERTFILE / EMAIL_SSL_KEYFILE."""
     from interview_mailcheck.django.messages import email_settings_messages
 
     return email_settings_messages()

@@ -23,16 +23,30 @@ LEVELS: dict[Level, type[CheckMessage]] = {
 
 
 def email_settings_messages() -> list[CheckMessage]:
-    """The system check's answer for the settings of this process."""
+    """The system check's answer for the settings of this process. With DEBUG on (a developer's
+    settings, where the console backend is the point) an error is reported as a warning, so
+    that runserver and migrate still start; `check --fail-level WARNING` still fails on it."""
     from django.conf import settings
 
     try:
         from interview_mailcheck.commands.config import analyse_configured
 
         result = analyse_configured(settings)
-        return [message(finding) for finding in result.findings]
+        developing = debug_on(settings)
+        return [message(finding, developing) for finding in result.findings]
     except Exception as error:  # a bug in mailcheck, or a value it cannot read
         return [failed(error)]
+
+
+def debug_on(settings: object) -> bool:
+    """DEBUG as the project sets it (the test runner turns it off before running the checks)."""
+    import sys
+
+    test_state = getattr(sys.modules.get("django.test.utils"), "_TestState", None)
+    saved = getattr(test_state, "saved_data", None)
+    if saved is not None and hasattr(saved, "debug"):
+        return bool(saved.debug)
+    return bool(getattr(settings, "DEBUG", False))
 
 
 def inert(text: str) -> str:
@@ -40,10 +54,15 @@ def inert(text: str) -> str:
     return escape_controls(secrets.mask(text))
 
 
-def message(finding: Finding) -> CheckMessage:
-    return LEVELS[finding.level](
+def message(finding: Finding, developing: bool = False) -> CheckMessage:
+    softened = developing and finding.level == Level.ERROR
+    kind = CheckWarning if softened else LEVELS[finding.level]
+    hint = inert(finding.hint) if finding.hint else ""
+    if softened:
+        hint = f"{hint} (an error with DEBUG off; a warning here, as DEBUG is on)".lstrip()
+    return kind(
         inert(finding.message),
-        hint=inert(finding.hint) if finding.hint else None,
+        hint=hint or None,
         obj=inert(finding.subject) if finding.subject else None,
         id=DJANGO_PREFIX + finding.id,
     )
