@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -258,7 +259,14 @@ def test_every_command_help_ends_with_an_example(run_cli: RunCli) -> None:
 
 def test_shell_completion_script_and_protocol(tmp_path: Path) -> None:
     """The script Typer installs, and the completion it answers (as bash would ask)."""
-    script = _subprocess("--show-completion", "bash", cwd=tmp_path)
+    # Typer finds the shell by walking up the process tree (shellingham): from bash, as a user.
+    script = subprocess.run(
+        ["bash", "-c", f"{shlex.quote(sys.executable)} -m interview_mailcheck --show-completion"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert script.returncode == 0 and "_MAILCHECK_COMPLETE=complete_bash" in script.stdout
     completed = subprocess.run(
         [sys.executable, "-c", "from interview_mailcheck.cli import main; main()"],

@@ -274,6 +274,7 @@ def test_the_system_check_says_what_config_settings_says(
     expected = [
         (f"mailcheck.{f['id']}", f["level"], f["subject"], f["message"], f["hint"])
         for f in cli.json()["findings"]
+        if f["id"] != "mailers.I002"  # Django 6.1's migration note: config --settings alone
     ]
     levels = {40: "error", 30: "warning", 20: "info"}
     got = [(m.id, levels[m.level], m.obj, m.msg, m.hint or "") for m in messages]

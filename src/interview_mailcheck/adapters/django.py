@@ -88,13 +88,27 @@ def load_project(module: str, pythonpath: Path) -> Project:
             with user_code(f"django.setup() failed with settings {module!r}", pythonpath.resolve()):
                 django.setup()
         secrets.current().add_all(settings_secrets(settings))
-    timeout = getattr(settings, "EMAIL_TIMEOUT", None)
+        timeout = _email_timeout(settings)
     usable = (
         parse_timeout(str(timeout))
         if isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
         else None
     )
     return Project(module, str(settings.TIME_ZONE or ""), bool(settings.USE_TZ), usable)
+
+
+def _email_timeout(settings: Any) -> object:
+    """The timeout the app sends with: the 'default' mailer's with Django 6.1's MAILERS, else
+    EMAIL_TIMEOUT (which Django 6.1 will not let be read beside MAILERS)."""
+    mailers = getattr(settings, "MAILERS", None)
+    if isinstance(mailers, Mapping):
+        default = mailers.get("default")
+        options = default.get("OPTIONS") if isinstance(default, Mapping) else None
+        return options.get("timeout") if isinstance(options, Mapping) else None
+    try:
+        return getattr(settings, "EMAIL_TIMEOUT", None)
+    except Exception:  # AttributeError or ImproperlyConfigured: not readable here
+        return None
 
 
 # --- Read-only connections ------------------------------------------------------------------

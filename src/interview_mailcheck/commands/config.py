@@ -181,12 +181,17 @@ def analyse_mailers(
 
 def analyse_configured(django_settings: Any) -> ConfigResult:
     """The settings of the Django configured in this process (`manage.py check`), judged as
-    `config --settings` judges a module, less what reads the env file (its comparison)."""
+    `config --settings` judges a module, less what reads the env file (its comparison) and the
+    migration note of Django 6.1 (mailers.I002)."""
     from interview_mailcheck.adapters.django_settings import configured_mail_settings
 
     secrets.current().add_all(secrets.from_environment(os.environ))
     resolved = configured_mail_settings(django_settings)
-    return analyse_django(None, resolved.module, None, resolved=resolved, compare_env_file=False)
+    result = analyse_django(None, resolved.module, None, resolved=resolved, compare_env_file=False)
+    # Django 6.1 itself warns at start-up for each deprecated EMAIL_* setting: the MAILERS they
+    # become (mailers.I002) is for `manage.py mailcheck config`, not every start of the project.
+    runs = [run for run in result.runs if run.name != "mailers_migration"]
+    return ConfigResult(result.config, runs)
 
 
 def headline(result: ConfigResult) -> str:
