@@ -1,0 +1,35 @@
+"""Each benchmark under bench/ still runs: its `--smoke` mode, small and short, as a fresh
+process. The figures of a smoke run prove nothing about the targets (the benches themselves
+are not run by CI: the figures are noisy on shared machines); what is checked here is that the
+script runs to the end, compares both sides and prints a verdict for every target."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+SMOKE = {
+    "envfile.py": 2,
+}
+"""Each smoke-tested script and the number of target lines it prints."""
+
+
+@pytest.mark.parametrize("script", sorted(SMOKE))
+def test_bench_smoke_run_prints_a_verdict_for_every_target(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    verdicts = [line for line in done.stdout.splitlines() if "(target " in line]
+    assert len(verdicts) == SMOKE[script], done.stdout
+    assert all(line.endswith((": met", ": MISSED")) for line in verdicts), done.stdout
+    assert "smoke run" in done.stdout.splitlines()[-1]
