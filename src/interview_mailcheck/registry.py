@@ -10,8 +10,7 @@ they are declared.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from interview_mailcheck.findings import Rule
 
@@ -29,8 +28,7 @@ AREAS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     area: str
     name: str
     tags: tuple[str, ...]

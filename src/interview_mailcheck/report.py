@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from interview_mailcheck.exitcodes import ExitCode
@@ -33,15 +32,38 @@ class Section(NamedTuple):
     """Shown in text output without -v."""
 
 
-@dataclass
 class CheckRun:
-    """One check that ran (or was skipped): what it found, and how long it took."""
+    """One check that ran (or was skipped): what it found, and how long it took.
 
-    name: str
-    findings: list[Finding] = field(default_factory=list)
-    skipped: str = ""
-    """Why the check did not run; '' when it ran."""
-    duration_ms: float = 0.0
+    A plain class rather than a dataclass (as Report, and Rule in findings.py): every command
+    builds these, and `import dataclasses` with the class set-up costs start-up time."""
+
+    __slots__ = ("duration_ms", "findings", "name", "skipped")
+
+    def __init__(
+        self,
+        name: str,
+        findings: list[Finding] | None = None,
+        skipped: str = "",
+        duration_ms: float = 0.0,
+    ) -> None:
+        self.name = name
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.skipped = skipped
+        """Why the check did not run; '' when it ran."""
+        self.duration_ms = duration_ms
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.findings, self.skipped, self.duration_ms)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, CheckRun) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        name, findings, skipped, duration_ms = self._key()
+        return f"CheckRun({name=!r}, {findings=!r}, {skipped=!r}, {duration_ms=!r})"
 
 
 class Recorder:
@@ -70,37 +92,53 @@ class Recorder:
         return [finding for run in self.runs for finding in run.findings]
 
 
-@dataclass(eq=False)
 class Report:
-    command: str
-    runs: list[CheckRun] = field(default_factory=list)
-    headline: str = ""
-    sections: list[Section] = field(default_factory=list)
-    strict: bool = False
-    """Under --strict a warning fails the run too."""
-    verdict: str = ""
-    """The last line's words when the run is ok; the renderer has a default per command."""
-    counters: dict[str, int] = field(default_factory=dict)
-    """Extra summary counts, e.g. `checked` (interviews examined)."""
-    parts: list[Report] = field(default_factory=list)
-    """The reports a composite command ran (doctor's sections), in order."""
-    name: str = ""
-    """The part's name in a composite report ('send-test'); the command's by default."""
-    skipped: str = ""
-    """Why a part did not run at all."""
-    duration_ms: float = 0.0
+    """What one command found: its check runs, its sections of detail, and its parts."""
 
-    def __post_init__(self) -> None:
-        self.name = self.name or self.command
-        # The findings were masked as they were made (Rule.finding); the headline and the
-        # sections' rows are masked here, as they enter the report.
+    def __init__(
+        self,
+        command: str,
+        runs: list[CheckRun] | None = None,
+        headline: str = "",
+        sections: list[Section] | None = None,
+        strict: bool = False,
+        verdict: str = "",
+        counters: dict[str, int] | None = None,
+        parts: list[Report] | None = None,
+        name: str = "",
+        skipped: str = "",
+        duration_ms: float = 0.0,
+    ) -> None:
+        self.command = command
+        self.runs: list[CheckRun] = [] if runs is None else runs
+        self.strict = strict
+        """Under --strict a warning fails the run too."""
+        self.counters: dict[str, int] = {} if counters is None else counters
+        """Extra summary counts, e.g. `checked` (interviews examined)."""
+        self.parts: list[Report] = [] if parts is None else parts
+        """The reports a composite command ran (doctor's sections), in order."""
+        self.name = name or command
+        """The part's name in a composite report ('send-test'); the command's by default."""
+        self.skipped = skipped
+        """Why a part did not run at all."""
+        self.duration_ms = duration_ms
+        # The findings were masked as they were made (Rule.finding); the headline, the verdict
+        # and the sections' rows are masked here, as they enter the report.
         secrets = current_secrets()
+        sections = [] if sections is None else sections
         if secrets:
-            self.headline = secrets.mask(self.headline)
-            self.verdict = secrets.mask(self.verdict)
-            self.sections = [
-                section._replace(rows=secrets.mask_any(section.rows)) for section in self.sections
+            headline = secrets.mask(headline)
+            verdict = secrets.mask(verdict)
+            sections = [
+                section._replace(rows=secrets.mask_any(section.rows)) for section in sections
             ]
+        self.headline = headline
+        self.verdict = verdict
+        """The last line's words when the run is ok; the renderer has a default per command."""
+        self.sections: list[Section] = sections
+
+    def __repr__(self) -> str:
+        return f"Report(command={self.command!r}, name={self.name!r}, status={self.status!r})"
 
     @property
     def findings(self) -> list[Finding]:

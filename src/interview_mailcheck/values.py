@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 from interview_mailcheck.errors import InputError
 
@@ -76,8 +76,7 @@ _MOMENT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class When:
+class When(NamedTuple):
     text: str
     """As given, for headlines."""
     moment: datetime

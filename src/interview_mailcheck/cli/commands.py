@@ -1,8 +1,6 @@
 """The commands: each parses its options (declared in options.py), calls its command module
 (commands/), and leaves rendering and the exit status to `run` (cli/app.py). Nothing more."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
@@ -336,7 +334,7 @@ def nameservers(texts: list[str] | None) -> list[Any]:
 
 def domain_lookups(
     nameserver: list[str] | None, timeout: float | None, no_dns: bool
-) -> DomainLookups:
+) -> "DomainLookups":
     """--nameserver, --timeout and --no-dns of session and sessions; the first two are a usage
     error with --no-dns, which looks nothing up."""
     from interview_mailcheck.commands.session import NO_DNS, DomainLookups
@@ -369,7 +367,7 @@ def session(
     timeout: options.Timeout = None,
     no_dns: options.NoDns = False,
     *,
-    project: ProjectOptions,
+    project: "ProjectOptions",
     out: Output,
     strict: bool,
 ) -> None:
@@ -408,7 +406,7 @@ def sessions(
     timeout: options.Timeout = None,
     no_dns: options.NoDns = False,
     *,
-    project: ProjectOptions,
+    project: "ProjectOptions",
     out: Output,
     strict: bool,
 ) -> None:
