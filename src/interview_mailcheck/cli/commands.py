@@ -226,7 +226,6 @@ def send_test(
     Example: mailcheck send-test --envelope --to asha.rao@example.org --timeout 5
     """
     from interview_mailcheck.checks.smtp import SendTestOptions
-    from interview_mailcheck.commands.confirm import ConfirmOptions
     from interview_mailcheck.commands.send_test import send_test_report
 
     options.at_most_one(
@@ -240,6 +239,8 @@ def send_test(
         ("--imap-user", imap_user),
         ("--keep", keep),
     )
+    if confirm:
+        from interview_mailcheck.commands.confirm import ConfirmOptions
     confirming = (
         ConfirmOptions(
             host=imap_host,

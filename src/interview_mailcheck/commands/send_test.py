@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from interview_mailcheck.checks.config import ConfigResult
 from interview_mailcheck.checks.smtp import (
@@ -17,11 +18,13 @@ from interview_mailcheck.checks.smtp import (
 )
 from interview_mailcheck.checks.smtp_rules import RETRIED, RETRIES_FAILED
 from interview_mailcheck.commands.config import analyse_settings
-from interview_mailcheck.commands.confirm import ConfirmOptions, confirm, unread_recipient
 from interview_mailcheck.mailconfig import MailConfig, describe_target
 from interview_mailcheck.mailers import speak_runs
 from interview_mailcheck.report import CheckRun, Report, Section
 from interview_mailcheck.smtp_session import SmtpSession
+
+if TYPE_CHECKING:
+    from interview_mailcheck.commands.confirm import ConfirmOptions
 
 
 def open_session(config: MailConfig, options: SendTestOptions) -> SmtpSession:
@@ -92,6 +95,8 @@ def smtp_part(
     if stop is not None:
         return [CheckRun("send-test", [stop.finding])], [], "" if stop.is_refusal else stop.reason
     if confirming is not None:
+        from interview_mailcheck.commands.confirm import unread_recipient
+
         misaddressed = unread_recipient(result.config, options, confirming)
         if misaddressed is not None:
             return [CheckRun("confirm", [misaddressed])], [], ""
@@ -100,6 +105,8 @@ def smtp_part(
     sections = walk_sections(outcome)
     if confirming is not None:
         if outcome.sent:
+            from interview_mailcheck.commands.confirm import confirm
+
             confirmation = confirm(result.config, options, confirming, outcome)
             outcome.runs.append(confirmation.run)
             sections[0].rows.append(confirmation.row)
