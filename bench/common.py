@@ -90,6 +90,12 @@ class Pairs:
     def median(self, name: str) -> float:
         return statistics.median(self.times[name])
 
+    def show(self, heading: str, width: int = 34) -> None:
+        """Print `heading`, then each side's median time."""
+        print(heading)
+        for name in self.names:
+            print(f"  {name:{width}s} {self.median(name) * 1000:8.1f} ms")
+
     def ratio(self, name: str, baseline: str) -> float:
         """The median of the per-pair ratios name/baseline (pairs ran side by side)."""
         pairs = zip(self.times[name], self.times[baseline], strict=True)

@@ -63,9 +63,7 @@ def main() -> int:
         )
     import typer
 
-    print(f"Python {sys.version.split()[0]}, typer {typer.__version__}, {pairs} pairs")
-    for name in timed.names:
-        print(f"  {name:30s} {timed.median(name) * 1000:7.1f} ms")
+    timed.show(f"Python {sys.version.split()[0]}, typer {typer.__version__}, {pairs} pairs")
     results = [
         verdict(f"{name} / {baseline}", timed.ratio(name, baseline), TARGET)
         for name in timed.names[1:]

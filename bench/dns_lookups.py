@@ -72,9 +72,7 @@ def main() -> int:
         )
     import dns.version
 
-    print(f"Python {sys.version.split()[0]}, dnspython {dns.version.version}, {pairs} pairs")
-    for name in timed.names:
-        print(f"  {name:34s} {timed.median(name) * 1000:7.1f} ms")
+    timed.show(f"Python {sys.version.split()[0]}, dnspython {dns.version.version}, {pairs} pairs")
     ratio = timed.ratio("mailcheck dns", baseline)
     return finish([verdict(f"mailcheck dns / {baseline}", ratio, TARGET)], options.smoke)
 

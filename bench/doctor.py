@@ -84,9 +84,7 @@ def main() -> int:
             },
             pairs,
         )
-    print(f"Python {sys.version.split()[0]}, {pairs} pairs")
-    for name in timed.names:
-        print(f"  {name:34s} {timed.median(name) * 1000:7.1f} ms")
+    timed.show(f"Python {sys.version.split()[0]}, {pairs} pairs")
     ratio = timed.ratio("mailcheck doctor", baseline)
     return finish([verdict(f"mailcheck doctor / {baseline}", ratio, TARGET)], options.smoke)
 

@@ -100,8 +100,7 @@ def main() -> int:
             pairs,
         )
     startup = timed.median("start-up (7 lines)")
-    for name in timed.names:
-        print(f"  {name:45s} {timed.median(name) * 1000:8.1f} ms")
+    timed.show(f"Python {sys.version.split()[0]}, {pairs} pairs", width=45)
     work_half = timed.median(f"{half} lines") - startup
     work_big = timed.median(f"{big} lines") - startup
     print(f"  start-up subtracted: {half} lines {work_half * 1000:.1f} ms, {big} lines "

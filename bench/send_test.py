@@ -105,9 +105,7 @@ def main() -> int:
         )
         sent = len(server.messages)
     expected = (pairs + 1) * 3
-    print(f"Python {sys.version.split()[0]}, {pairs} pairs, {sent} of {expected} messages sent")
-    for name in timed.names:
-        print(f"  {name:34s} {timed.median(name) * 1000:7.1f} ms")
+    timed.show(f"Python {sys.version.split()[0]}, {pairs} pairs, {sent}/{expected} messages sent")
     results = [
         sent == expected,
         verdict(f"{mailcheck} / swaks", timed.ratio(mailcheck, swaks_side), SWAKS_TARGET),
