@@ -74,12 +74,13 @@ SSL_MISMATCH = Rule(
     title="The connection's SSL setting does not match the server's (OPTIONS sslmode)",
     message="{vendor} at {address} and DATABASES['{alias}']['OPTIONS']['sslmode'] "
     "({sslmode_shown}) do not agree: {server}",
-    hint="",
+    hint="Set DATABASES['{alias}']['OPTIONS']['sslmode'] to what the server accepts: 'require' "
+    "when it takes SSL only, 'prefer' or 'disable' when it has ssl off",
     explanation=(
         "Either the client requires SSL (sslmode require, verify-ca, verify-full) and the "
         "server has ssl off, or the server's pg_hba.conf accepts this host only over SSL "
-        "(hostssl) and the client connected without it (sslmode disable, or allow). The fix, "
-        "given with each finding, is the sslmode that matches the server, or SSL turned on there."
+        "(hostssl) and the client connected without it (sslmode disable, or allow). Each "
+        "finding says which, and the sslmode that matches the server (or turn SSL on there)."
     ),
 )
 TIMED_OUT = Rule(
@@ -202,14 +203,7 @@ PROBLEMS = (
         grant="GRANT CONNECT ON DATABASE",
         object_kind="the database",
     ),
-    Problem(
-        NO_PRIVILEGE,
-        "read",
-        rf"permission denied for schema {_OBJECT}",
-        ("42501",),
-        grant="GRANT USAGE ON SCHEMA",
-        object_kind="the schema",
-    ),
+    # A table first: an SQLSTATE 42501 in another language is most likely a table's.
     Problem(
         NO_PRIVILEGE,
         "read",
@@ -217,6 +211,14 @@ PROBLEMS = (
         ("42501",),
         grant="GRANT SELECT ON",
         object_kind="the table",
+    ),
+    Problem(
+        NO_PRIVILEGE,
+        "read",
+        rf"permission denied for schema {_OBJECT}",
+        ("42501",),
+        grant="GRANT USAGE ON SCHEMA",
+        object_kind="the schema",
     ),
 )
 
