@@ -201,6 +201,8 @@ def test_what_the_table_does_not_know_is_no_finding() -> None:
     assert str(unknown).startswith("database cannot be opened: ")
     # A read-time refusal of the open phase's words is not taken for a connection problem.
     assert database_findings(refused("Connection refused", phase="read")) == []
+    # Another backend's words are not PostgreSQL's, even where they look alike.
+    assert database_findings(refused("Connection refused", vendor="mysql")) == []
 
 
 def test_the_servers_words_are_masked_as_the_finding_is_made() -> None:

@@ -498,6 +498,28 @@ def test_database_missing(postgres: PostgresServer, postgres_site: SiteDatabase)
     assert finding["hint"].startswith("Set DATABASES['default']['NAME'] to the app's database")
 
 
+def test_the_servers_words_are_escaped_before_a_terminal(
+    postgres: PostgresServer, postgres_site: SiteDatabase
+) -> None:
+    """The server quotes the database name it was asked for: a name with an ESC sequence and a
+    CR reaches the text report written visibly, as every peer's text does."""
+    hostile = "nope\x1b]0;PWNED\x07\x1b[2J\rfake"
+    environment = {
+        **postgres_site.environment(),
+        URL_VARIABLE: with_url(postgres_site, postgres.readonly, database=hostile),
+    }
+    outcome = mailcheck(environment, "sessions", "--no-dns", *SITE_ARGS)
+    assert outcome.code == 1
+    assert "session.E015" in outcome.stdout
+    assert "\x1b" not in outcome.stdout and "\r" not in outcome.stdout
+    # The server's words on one line (the CR a space), ESC and BEL written visibly:
+    assert 'database "nope\\x1b]0;PWNED\\x07\\x1b[2J fake" does not exist' in outcome.stdout
+    assert "has no database 'nope\\x1b]0;PWNED\\x07\\x1b[2J\\rfake'" in outcome.stdout
+    document = mailcheck(environment, "sessions", "--no-dns", "--json", *SITE_ARGS).json()
+    spoken = hostile.replace("\r", " ")
+    assert document["findings"][0]["message"].endswith(f'database "{spoken}" does not exist')
+
+
 def test_ssl_required_by_the_client_of_a_server_without_it(
     postgres: PostgresServer, postgres_site: SiteDatabase
 ) -> None:

@@ -243,7 +243,7 @@ def _fields(refused: DatabaseRefused) -> dict[str, Any]:
     user = database.get("user", "")
     return {
         **database,
-        "vendor": {"postgresql": "PostgreSQL"}.get(database.get("vendor", ""), "the database"),
+        "vendor": "PostgreSQL",
         "alias": database.get("alias") or "default",
         "address": address,
         "user_shown": repr(user) if user else "(USER not set: the login name)",
@@ -255,7 +255,10 @@ def _fields(refused: DatabaseRefused) -> dict[str, Any]:
 
 def database_findings(refused: DatabaseRefused) -> list[Finding]:
     """The finding for what the database refused; [] when PROBLEMS does not know it. The
-    server's words first, then the SQLSTATE alone."""
+    server's words first, then the SQLSTATE alone. PostgreSQL's only: the words and the fixes
+    are its (another backend's refusal stays the one-line error)."""
+    if refused.database.get("vendor") != "postgresql":
+        return []
     matched = [(p, p.matches(refused, by_sqlstate=False)) for p in PROBLEMS]
     matched += [(p, p.matches(refused, by_sqlstate=True)) for p in PROBLEMS]
     for problem, found in matched:
