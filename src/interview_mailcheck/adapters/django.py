@@ -2,7 +2,9 @@
 
 The only module that imports Django, and only inside functions, so `mailcheck config` without
 --settings never pays for it. Django's exceptions, and anything the user's settings code
-raises, become `InputError` here (exit 2, one line naming what failed).
+raises, become `InputError` here (exit 2, one line naming what failed); a database that refuses
+the connection or a query is its subclass `DatabaseRefused`, with the driver's words, SQLSTATE
+and the settings used, which checks/database.py names as a finding where it knows the problem.
 
 Read-only, twice over: every read runs in a transaction that is rolled back, and the connection
 itself is opened read-only where the backend has a switch for it (SQLite `mode=ro`, PostgreSQL
