@@ -407,12 +407,13 @@ def test_sqlite_in_memory_is_left_alone() -> None:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({}, {"options": "-c default_transaction_read_only=on"}),
+        ({}, {"options": "-c default_transaction_read_only=on", "connect_timeout": 10}),
         (
-            {"options": "-c search_path=app", "sslmode": "require"},
+            {"options": "-c search_path=app", "sslmode": "require", "connect_timeout": "3"},
             {
                 "options": "-c search_path=app -c default_transaction_read_only=on",
                 "sslmode": "require",
+                "connect_timeout": 3,
             },
         ),
     ],
@@ -424,6 +425,27 @@ def test_postgresql_sessions_default_to_read_only(
 
     changes = read_only_changes("postgresql", {"NAME": "app", "OPTIONS": options})
     assert changes == {"OPTIONS": expected}
+
+
+@pytest.mark.parametrize(
+    ("configured", "given", "expected"),
+    [
+        (None, None, 10),  # libpq alone would wait forever
+        ("5", None, 5),
+        (7, None, 7),
+        ("0", None, 10),  # 0 is "forever" to libpq: mailcheck keeps its bound
+        ("-1", None, 10),
+        ("9000", None, 10),  # over --timeout's own bound of 600 s
+        ("soon", None, 10),
+        ("5", 3.0, 3),  # --timeout wins
+        (None, 0.5, 2),  # libpq's minimum is 2 s
+        (None, 2.5, 3),  # whole seconds, rounded up
+    ],
+)
+def test_postgresql_connect_timeout(configured: object, given: float | None, expected: int) -> None:
+    from interview_mailcheck.adapters.django import connect_timeout
+
+    assert connect_timeout(configured, given) == expected
 
 
 def test_other_backends_rely_on_the_rollback() -> None:

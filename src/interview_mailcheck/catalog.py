@@ -22,6 +22,7 @@ CHECK_MODULES = (
     "interview_mailcheck.checks.dns",
     "interview_mailcheck.checks.logs",
     "interview_mailcheck.checks.session",
+    "interview_mailcheck.checks.database",
     "interview_mailcheck.checks.candidate_address",
     "interview_mailcheck.checks.django",
     "interview_mailcheck.checks.mailers",

@@ -6,7 +6,9 @@ another path (the tests and the benchmark build theirs in a temporary folder).
 When INTERVIEW_SITE_DATABASE_URL is set, the database is PostgreSQL instead (and
 INTERVIEW_SITE_DB is ignored), given as a URL over TCP, with the password percent-encoded:
 
-    INTERVIEW_SITE_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME
+    INTERVIEW_SITE_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME?sslmode=require
+
+The query string, if any, becomes OPTIONS (sslmode, connect_timeout, ...).
 
 It needs the psycopg driver (`pip install 'psycopg[binary]'`). The tests start their own
 throwaway server (tests/support/postgres.py).
@@ -16,7 +18,7 @@ The email settings come from `.env` next to manage.py, as in the app, with the a
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dotenv import load_dotenv
 
@@ -33,8 +35,8 @@ INSTALLED_APPS = [
 ]
 
 
-def postgresql(url: str) -> dict[str, str]:
-    """DATABASES['default'] for a postgresql://USER:PASSWORD@HOST:PORT/NAME URL."""
+def postgresql(url: str) -> dict[str, object]:
+    """DATABASES['default'] for a postgresql://USER:PASSWORD@HOST:PORT/NAME?OPTIONS URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValueError(
@@ -47,6 +49,7 @@ def postgresql(url: str) -> dict[str, str]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
+        "OPTIONS": dict(parse_qsl(parts.query)),
     }
 
 

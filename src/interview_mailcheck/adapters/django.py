@@ -2,7 +2,9 @@
 
 The only module that imports Django, and only inside functions, so `mailcheck config` without
 --settings never pays for it. Django's exceptions, and anything the user's settings code
-raises, become `InputError` here (exit 2, one line naming what failed).
+raises, become `InputError` here (exit 2, one line naming what failed); a database that refuses
+the connection or a query is its subclass `DatabaseRefused`, with the driver's words, SQLSTATE
+and the settings used, which checks/database.py names as a finding where it knows the problem.
 
 Read-only, twice over: every read runs in a transaction that is rolled back, and the connection
 itself is opened read-only where the backend has a switch for it (SQLite `mode=ro`, PostgreSQL
@@ -16,6 +18,7 @@ sqlite_files.py), and `InterviewReader.read_only_note` says so.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -41,7 +44,7 @@ from interview_mailcheck.adapters.sqlite_files import (
     private_copy,
     sqlite_path,
 )
-from interview_mailcheck.errors import InputError
+from interview_mailcheck.errors import DatabaseRefused, InputError
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, localize
 from interview_mailcheck.values import parse_timeout
 
@@ -114,8 +117,14 @@ def _email_timeout(settings: Any) -> object:
 # --- Read-only connections ------------------------------------------------------------------
 
 
-def read_only_changes(vendor: str, settings_dict: Mapping[str, Any]) -> dict[str, Any]:
-    """The NAME / OPTIONS that make a connection read-only; {} when the backend has no switch."""
+def read_only_changes(
+    vendor: str, settings_dict: Mapping[str, Any], timeout: float | None = None
+) -> dict[str, Any]:
+    """The NAME / OPTIONS that make a connection read-only; {} when the backend has no switch.
+
+    PostgreSQL also gets a connect_timeout (see `connect_timeout`), so that a server that
+    accepts the connection and never answers costs that long, not forever.
+    """
     options = dict(settings_dict.get("OPTIONS") or {})
     if vendor == "sqlite":
         name = str(settings_dict.get("NAME") or "")
@@ -132,8 +141,30 @@ def read_only_changes(vendor: str, settings_dict: Mapping[str, Any]) -> dict[str
         extra = "-c default_transaction_read_only=on"
         existing = str(options.get("options") or "")
         options["options"] = f"{existing} {extra}".strip()
+        options["connect_timeout"] = connect_timeout(options.get("connect_timeout"), timeout)
         return {"OPTIONS": options}
     return {}
+
+
+DEFAULT_CONNECT_TIMEOUT = 10
+"""Seconds to wait for the database server when neither --timeout nor the app sets one."""
+
+
+def connect_timeout(configured: object, given: float | None) -> int:
+    """PostgreSQL's connect_timeout for mailcheck's connection: --timeout when given, else the
+    app's OPTIONS['connect_timeout'] when it is a bound (a number of seconds from 1 to 600;
+    libpq waits forever for 0), else 10 s. Whole seconds, at least 2 (libpq's own minimum)."""
+    seconds: float = DEFAULT_CONNECT_TIMEOUT
+    if given is not None:
+        seconds = given
+    else:
+        try:
+            value = float(str(configured).strip()) if configured is not None else 0.0
+        except ValueError:
+            value = 0.0
+        if 0 < value <= 600:
+            seconds = value
+    return max(2, math.ceil(seconds))
 
 
 def describe_database(vendor: str, settings_dict: Mapping[str, Any]) -> str:
@@ -145,10 +176,51 @@ def describe_database(vendor: str, settings_dict: Mapping[str, Any]) -> str:
 
 
 def _connect(connection: Any, where: str) -> None:
+    from django.db.utils import Error as DatabaseError
+
     try:
         connection.ensure_connection()
-    except Exception as error:  # driver errors, ImproperlyConfigured, missing drivers
+    except DatabaseError as error:  # the server refused, or never answered
+        message = f"database cannot be opened: {where}: {_one_line(error)}"
+        raise _refused(connection, error, "open", message) from None
+    except Exception as error:  # ImproperlyConfigured, missing drivers
         raise InputError(f"database cannot be opened: {where}: {_one_line(error)}") from None
+
+
+def _database_facts(connection: Any) -> dict[str, str]:
+    """What checks/database.py names in its findings: the settings to change."""
+    settings_dict = connection.settings_dict
+    options = settings_dict.get("OPTIONS") or {}
+
+    def text(value: object) -> str:
+        return "" if value is None else str(value)
+
+    return {
+        "vendor": text(connection.vendor),
+        "alias": text(connection.alias),
+        "where": describe_database(connection.vendor, settings_dict),
+        "host": text(settings_dict.get("HOST")),
+        "port": text(settings_dict.get("PORT")),
+        "name": text(settings_dict.get("NAME")),
+        "user": text(settings_dict.get("USER")),
+        "sslmode": text(options.get("sslmode")),
+        "connect_timeout": text(options.get("connect_timeout")),
+    }
+
+
+def _refused(connection: Any, error: BaseException, phase: str, message: str) -> DatabaseRefused:
+    """The driver's error (Django wraps it: the driver's own is its __cause__) as the project's
+    DatabaseRefused: the driver's words, its SQLSTATE and class names, the settings used."""
+    driver = error.__cause__ if error.__cause__ is not None else error
+    sqlstate = getattr(driver, "sqlstate", None) or getattr(error, "sqlstate", None)
+    return DatabaseRefused(
+        message,
+        phase=phase,
+        server_text=" ".join(str(driver).split()) or type(driver).__name__,
+        sqlstate=str(sqlstate) if sqlstate else None,
+        kinds=tuple(kind.__name__ for kind in type(driver).__mro__),
+        database=_database_facts(connection),
+    )
 
 
 def _refusal(connection: Any, where: str) -> str:
@@ -208,8 +280,11 @@ class InterviewReader:
         return describe_database(connection.vendor, connection.settings_dict)
 
     @contextmanager
-    def read_only(self) -> Iterator[None]:
+    def read_only(self, timeout: float | None = None) -> Iterator[None]:
         """A read-only connection and a transaction that is always rolled back.
+
+        `timeout` (--timeout) bounds the wait for a PostgreSQL server (see connect_timeout).
+        A server that refuses the connection or a query raises DatabaseRefused.
 
         A WAL-mode SQLite database that SQLite cannot read in place without creating files
         beside it is read from a private copy, removed afterwards; `read_only_note` says so.
@@ -233,7 +308,7 @@ class InterviewReader:
         # A private copy, if one is read, is removed after the `finally` has closed the connection.
         with ExitStack() as copies:
             try:
-                settings_dict.update(read_only_changes(connection.vendor, settings_dict))
+                settings_dict.update(read_only_changes(connection.vendor, settings_dict, timeout))
                 if disk is not None and not disk.readable_in_place:
                     reason = f"without creating {disk.missing} beside it"
                     self._read_a_copy(copies, disk, reason, settings_dict, saved, where)
@@ -249,9 +324,8 @@ class InterviewReader:
                 except DatabaseError as error:
                     unmigrated = _UNMIGRATED.search(str(error))
                     hint = " (are the app's migrations applied to it?)" if unmigrated else ""
-                    raise InputError(
-                        f"database cannot be read: {where}: {_one_line(error)}{hint}"
-                    ) from None
+                    message = f"database cannot be read: {where}: {_one_line(error)}{hint}"
+                    raise _refused(connection, error, "read", message) from None
             finally:
                 connection.close()
                 settings_dict.update(saved)

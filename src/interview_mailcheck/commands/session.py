@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from interview_mailcheck.adapters.pyproject import read_tool_table
 from interview_mailcheck.checks.candidate_address import CandidateDomains
+from interview_mailcheck.checks.database import database_findings
 from interview_mailcheck.checks.session import (
     NOT_FOUND,
     READ_FROM_A_COPY,
@@ -26,6 +27,7 @@ from interview_mailcheck.checks.session import (
     check_link_template,
     check_record,
 )
+from interview_mailcheck.errors import DatabaseRefused
 from interview_mailcheck.findings import Finding
 from interview_mailcheck.interviews import (
     DataLayout,
@@ -138,13 +140,16 @@ def session_report(
     dns: DomainLookups = NO_DNS,
 ) -> Report:
     reader, layout = open_project(options)
-    with reader.read_only():
-        record = reader.one(interview_id)
-    how_read = read_note(reader)
     headline = (
         f"interview {interview_id} in {reader.database} (read-only), settings "
         f"{reader.project.settings_module}"
     )
+    try:
+        with reader.read_only(dns.timeout):
+            record = reader.one(interview_id)
+    except DatabaseRefused as refused:
+        return refused_report("session", refused, headline, strict)
+    how_read = read_note(reader)
     if record is None:
         missing = NOT_FOUND.finding(
             layout.interview_model, model=layout.interview_model, interview_id=interview_id
@@ -198,11 +203,18 @@ def sessions_report(
     reader, layout = open_project(options)
     recorder = Recorder()
     recorder.run("link template", lambda: check_link_template(layout.link_template))
-    with reader.read_only():
-        rows = reader.many(since.moment if since else None, until.moment if until else None, limit)
-        domains, client = candidate_domains(dns, reader.project)
-        checks = InterviewChecks(layout, domains)
-        interviews = by_interview(checks.audit(rows, reader.display_id))
+    try:
+        with reader.read_only(dns.timeout):
+            rows = reader.many(
+                since.moment if since else None, until.moment if until else None, limit
+            )
+            domains, client = candidate_domains(dns, reader.project)
+            checks = InterviewChecks(layout, domains)
+            interviews = by_interview(checks.audit(rows, reader.display_id))
+    except DatabaseRefused as refused:
+        headline = f"interviews in {reader.database} (read-only), settings "
+        headline += reader.project.settings_module
+        return refused_report("sessions", refused, headline, strict, {"checked": 0})
     checked = checks.checked
     recorder.runs += interviews or [CheckRun(f"interviews ({checked} checked)")]
     recorder.runs.append(domains_run(domains, client))
@@ -226,6 +238,22 @@ def sessions_report(
         strict=strict,
         counters={"checked": checked},
     )
+
+
+def refused_report(
+    command: str,
+    refused: DatabaseRefused,
+    headline: str,
+    strict: bool,
+    counters: dict[str, int] | None = None,
+) -> Report:
+    """The report of a run the database would not serve: its finding (checks/database.py),
+    or, for a refusal that names nothing mailcheck knows, the one-line input error (exit 2)."""
+    findings = database_findings(refused)
+    if not findings:
+        raise refused
+    runs = [CheckRun("database", findings)]
+    return Report(command, runs, headline=headline, strict=strict, counters=counters or {})
 
 
 def read_note(reader: Any) -> list[CheckRun]:
