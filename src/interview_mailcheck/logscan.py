@@ -431,7 +431,13 @@ MANGLED: tuple[tuple[str, str, str], ...] = tuple(
 """(as it appears in the log, the emoji meant, the decoding that mangled it)."""
 
 
+_MANGLED_START = re.compile("[%s]" % "".join(sorted({spelling[0] for spelling, _, _ in MANGLED})))
+"""A character every spelling in `MANGLED` starts with: most lines have none of them."""
+
+
 def find_mangled(prefix: str) -> tuple[str, str, str] | None:
+    if _MANGLED_START.search(prefix) is None:
+        return None
     for mangled in MANGLED:
         if mangled[0] in prefix:
             return mangled
