@@ -15,6 +15,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 SMOKE = {
     "envfile.py": 2,
+    "logs_throughput.py": 4,
 }
 """Each smoke-tested script and the number of target lines it prints."""
 
