@@ -18,7 +18,10 @@ from types import ModuleType
 
 import pytest
 from conftest import FIXTURES, invoke
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from interview_mailcheck import logscan
 from interview_mailcheck.logscan import FRAGMENTS, TRACEBACK, Tally, candidate_lines
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -101,3 +104,23 @@ def test_reports_on_the_bench_logs_are_those_before_the_fast_scan(
     assert run.exception is None
     expected = (FROZEN / f"{name}.{output}").read_text(encoding="utf-8")
     assert f"exit {run.exit_code}\n{run.stdout}" == expected
+
+
+EXCEPTION_PIECES = st.sampled_from(
+    ["SMTP", "Error", "gaierror", "socket.", "timeout", "smtplib.", "ssl.", "builtins.", "SSL",
+     "Connection", "Refused", "Reset", "Timeout", "OS", "BrokenPipe", "Cert", ": ", "(", "'",
+     "5", "x", "é", "ß", ".", " ", "_", "raise ", "\t"]
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@example("builtins.OSError: [Errno 9] Bad file descriptor")
+@example("smtplib.SMTPDataError(550, b'rejected')")
+@example("ssl.SSLCertVerificationError: x socket.timeout: timed out")
+@example("Xsocket.timeout: timed out; socket.timeout: timed out")
+@given(st.lists(EXCEPTION_PIECES, max_size=14).map("".join))
+def test_finding_an_exception_from_its_first_word_is_the_plain_search(text: str) -> None:
+    ours, plain = logscan._find_exception(text), logscan._EXCEPTION.search(text)
+    assert (ours and (ours.span(), ours.groupdict())) == (
+        plain and (plain.span(), plain.groupdict())
+    )
