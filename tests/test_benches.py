@@ -20,6 +20,7 @@ SMOKE = {
     "dns_lookups.py": 1,
     "doctor.py": 1,
     "envfile.py": 2,
+    "logs_throughput.py": 4,
     "send_test.py": 2,
 }
 """Each smoke-tested script and the number of target lines it prints."""

@@ -9,6 +9,7 @@ are kept for the report; the rest are counted.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -394,7 +395,7 @@ def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
             )
         )
     host = _link_host(interview.link)
-    if host is not None and is_local_host(host):
+    if host is not None and _local_host(host):
         findings.append(
             LOCAL_LINK.finding(
                 subject,
@@ -417,6 +418,11 @@ def judge(interview: Interview) -> tuple[dict[str, Any], list[Finding]]:
     return row, findings
 
 _HOST = re.compile(r"(?:[A-Za-z][\w+.-]*:)?//(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]+)|([^:/?#]+)")
+
+_local_host = functools.lru_cache(maxsize=256)(is_local_host)
+"""`is_local_host`, remembered (bounded): a log's links name a handful of hosts, and for a name
+`ipaddress.ip_address` raising ValueError costs more than the rest of judging an interview."""
+
 
 def _link_host(link: str | None) -> str | None:
     """The host name of a link, lower case, with or without a scheme (`127.0.0.1:8000/x`)."""
