@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from interview_mailcheck.adapters.pyproject import read_tool_table
 from interview_mailcheck.checks.candidate_address import CandidateDomains
 from interview_mailcheck.checks.session import (
+    LIST_LIMIT,
     NOT_FOUND,
     READ_FROM_A_COPY,
     InterviewChecks,
+    Listing,
     check_link_status,
     check_link_template,
     check_record,
@@ -189,22 +191,28 @@ def sessions_report(
     limit: int | None,
     strict: bool,
     dns: DomainLookups = NO_DNS,
+    max_listed: int = LIST_LIMIT,
 ) -> Report:
     """Every interview (or a window): one streamed query, the same checks, findings tagged.
 
     Each candidate domain is judged when the first interview using it is read, so its
-    findings sit with that interview's others and the rows are never held.
+    findings sit with that interview's others and the rows are never held. Of each finding
+    id the first `max_listed` (0: all) are kept, the others counted (`Listing`), so memory
+    stays flat whatever the mix of findings.
     """
     reader, layout = open_project(options)
     recorder = Recorder()
     recorder.run("link template", lambda: check_link_template(layout.link_template))
+    listing = Listing(max_listed)
     with reader.read_only():
         rows = reader.many(since.moment if since else None, until.moment if until else None, limit)
         domains, client = candidate_domains(dns, reader.project)
         checks = InterviewChecks(layout, domains)
-        interviews = by_interview(checks.audit(rows, reader.display_id))
+        interviews = by_interview(listing(checks.audit(rows, reader.display_id)))
     checked = checks.checked
     recorder.runs += interviews or [CheckRun(f"interviews ({checked} checked)")]
+    if listing.unlisted:
+        recorder.runs.append(CheckRun("findings not listed", listing.notes()))
     recorder.runs.append(domains_run(domains, client))
     recorder.runs += read_note(reader)
     window = "".join(
@@ -225,6 +233,7 @@ def sessions_report(
         sections=[domains_section(domains)],
         strict=strict,
         counters={"checked": checked},
+        unlisted=dict(listing.unlisted_levels),
     )
 
 
