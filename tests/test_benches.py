@@ -15,12 +15,23 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 SMOKE = {
     "envfile.py": 2,
+    "sessions.py": 6,
 }
 """Each smoke-tested script and the number of target lines it prints."""
+NEEDS_POSTGRES = {"sessions.py"}
+"""Scripts that start a throwaway PostgreSQL server (tests/support/postgres.py)."""
 
 
 @pytest.mark.parametrize("script", sorted(SMOKE))
 def test_bench_smoke_run_prints_a_verdict_for_every_target(script: str) -> None:
+    if script in NEEDS_POSTGRES:
+        from support.postgres import PostgresUnavailable, find_bindir, server_account, unavailable
+
+        try:
+            find_bindir()
+            server_account()
+        except PostgresUnavailable as missing:
+            unavailable(str(missing))
     done = subprocess.run(
         [sys.executable, str(BENCH / script), "--smoke"],
         capture_output=True,
