@@ -22,10 +22,13 @@ SMOKE = {
     "envfile.py": 2,
     "logs_throughput.py": 4,
     "send_test.py": 2,
+    "sessions.py": 6,
 }
 """Each smoke-tested script and the number of target lines it prints."""
 NEEDS = {"send_test.py": "swaks"}
 """The programs a script runs besides mailcheck (.ci/run installs them from Debian)."""
+NEEDS_POSTGRES = {"sessions.py"}
+"""Scripts that start a throwaway PostgreSQL server (tests/support/postgres.py)."""
 
 
 @pytest.mark.parametrize("script", sorted(SMOKE))
@@ -35,6 +38,14 @@ def test_bench_smoke_run_prints_a_verdict_for_every_target(script: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{script} needs {program}: .ci/run installs it")
         pytest.skip(f"{script} needs {program}: apt-get install {program} libnet-ssleay-perl")
+    if script in NEEDS_POSTGRES:
+        from support.postgres import PostgresUnavailable, find_bindir, server_account, unavailable
+
+        try:
+            find_bindir()
+            server_account()
+        except PostgresUnavailable as missing:
+            unavailable(str(missing))
     done = subprocess.run(
         [sys.executable, str(BENCH / script), "--smoke"],
         capture_output=True,

@@ -596,3 +596,68 @@ def test_session_is_one_query(run_cli: RunCli) -> None:
     with connections["default"].execute_wrapper(record):
         assert run_cli("session", NO_EMAIL, *SITE_ARGS).exit_code == 1
     assert seen == ["BEGIN", "SELECT"]
+
+
+# --- The same output as before the streaming rewrite ----------------------------------------
+
+GOLDEN = Path(__file__).resolve().parent / "fixtures" / "sessions"
+
+
+@pytest.fixture(scope="module")
+def generated_300(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_database(tmp_path_factory.mktemp("golden") / "300.sqlite3", "--generate", "300")
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_sessions_output_is_the_recorded_one(
+    run_cli: RunCli, generated_300: Path, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    """300 generated interviews (12 errors): text and --json byte for byte as recorded from
+    the code before findings were capped and the output streamed (tests/fixtures/sessions)."""
+    use_database(monkeypatch, generated_300)
+    result = run_cli("sessions", *SITE_ARGS, *(["--json"] if output == "json" else []))
+    assert result.exit_code == 1
+    expected = (GOLDEN / f"generated-300.{output}").read_text(encoding="utf-8")
+    assert result.stdout == expected.replace("{database}", str(generated_300))
+
+
+def test_sessions_lists_the_first_findings_of_each_id_and_counts_the_rest(
+    run_cli: RunCli, generated_300: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_database(monkeypatch, generated_300)
+    everything = run_cli("sessions", *SITE_ARGS, "--json").json()
+    result = run_cli("sessions", *SITE_ARGS, "--json", "--max-listed", "2")
+    assert result.exit_code == 1
+    document = result.json()
+    # Three of each of the four errors: two listed, one counted; the counts stay exact.
+    assert document["summary"] == {**everything["summary"], "infos": 4}
+    notes = [finding for finding in document["findings"] if finding["id"] == "session.I003"]
+    assert [note["subject"] for note in notes] == [
+        "session.E002",
+        "session.E003",
+        "session.E004",
+        "session.E006",
+    ]
+    assert notes[0]["message"] == (
+        "session.E002 (The interview has no session_key: its InterviewSession was never "
+        "created): 1 more not listed (--max-listed 2)"
+    )
+    listed = [finding for finding in document["findings"] if finding["id"] != "session.I003"]
+    assert listed == [
+        finding
+        for finding in everything["findings"]
+        if finding.get("interview_id", "")[-3:] not in ("0c9", "0ca", "0cb")
+    ]
+    text = run_cli("sessions", *SITE_ARGS, "--max-listed", "2").stdout
+    assert "Errors (12, 8 listed)" in text
+    assert text.endswith("✗ FAIL 12 errors, 2 warnings, 4 infos. Run `mailcheck explain <id>` for "
+                         "the full story of a finding.\n")  # fmt: skip
+
+
+def test_sessions_max_listed_0_lists_everything(
+    run_cli: RunCli, generated_300: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_database(monkeypatch, generated_300)
+    result = run_cli("sessions", *SITE_ARGS, "--json", "--max-listed", "0")
+    expected = (GOLDEN / "generated-300.json").read_text(encoding="utf-8")
+    assert result.stdout == expected

@@ -74,3 +74,14 @@ def test_link_needs_the_key_it_carries() -> None:
 def test_session_found_is_a_session_email_even_empty() -> None:
     assert record(session_email="").session_found
     assert not record(session_email=None).session_found
+
+
+def test_every_alphanumeric_character_is_a_local_part_character() -> None:
+    """The audit's short path takes str.isalnum() for ADDRESS's local part: exact only if every
+    alphanumeric character is one the pattern allows."""
+    import sys
+
+    from interview_mailcheck.checks.session import _bare_local
+
+    alphanumeric = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isalnum())
+    assert _bare_local(alphanumeric) is not None

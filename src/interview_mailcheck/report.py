@@ -108,6 +108,7 @@ class Report:
         name: str = "",
         skipped: str = "",
         duration_ms: float = 0.0,
+        unlisted: dict[Level, int] | None = None,
     ) -> None:
         self.command = command
         self.runs: list[CheckRun] = [] if runs is None else runs
@@ -122,6 +123,9 @@ class Report:
         self.skipped = skipped
         """Why a part did not run at all."""
         self.duration_ms = duration_ms
+        self.unlisted: dict[Level, int] = {} if unlisted is None else unlisted
+        """Findings counted but left out of `runs`, by level (`sessions --max-listed`): in the
+        summary's counts, never in the listed findings."""
         # The findings were masked as they were made (Rule.finding); the headline, the verdict
         # and the sections' rows are masked here, as they enter the report.
         secrets = current_secrets()
@@ -152,13 +156,25 @@ class Report:
             for finding in part.iter_findings():
                 yield finding._replace(context={"section": part.name, **finding.context})
 
+    def all_unlisted(self) -> dict[Level, int]:
+        """The findings left out of the list, by level, this report's and its parts'."""
+        counts = dict(self.unlisted)
+        for part in self.parts:
+            for level, count in part.all_unlisted().items():
+                counts[level] = counts.get(level, 0) + count
+        return counts
+
     def count(self, level: Level) -> int:
-        return sum(1 for finding in self.iter_findings() if finding.level == level)
+        """Every finding of `level`, listed or not."""
+        listed = sum(1 for finding in self.iter_findings() if finding.level == level)
+        return listed + self.all_unlisted().get(level, 0)
 
     def summary(self) -> dict[str, int]:
         counts = {Level.ERROR: 0, Level.WARNING: 0, Level.INFO: 0}
         for finding in self.iter_findings():
             counts[finding.level] += 1
+        for level, count in self.all_unlisted().items():
+            counts[level] += count
         return {
             "errors": counts[Level.ERROR],
             "warnings": counts[Level.WARNING],

@@ -10,22 +10,25 @@ each interview's valid addresses when `InterviewChecks` is given the run's `Cand
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from interview_mailcheck.checks.candidate_address import CandidateDomains, Side
-from interview_mailcheck.findings import Finding, Level, Rule
+from interview_mailcheck.findings import Finding, Level, Rule, registered_rules
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, is_local_host, template_uses
 from interview_mailcheck.mailconfig import ADDRESS, email_address
 from interview_mailcheck.registry import check
 
 ERROR, WARNING = Level.ERROR, Level.WARNING
-# A bare address (what the database holds) matches the pattern email_address() applies last;
-# matching it directly skips the 'Name <address>' attempt on the short path. The same pattern
-# with its domain as group 1, which the short path looks up among the domains judged.
+# A bare address (what the database holds) matches the pattern email_address() applies last,
+# in two parts: the local part (one or more of _LOCAL's characters, which every alphanumeric
+# character is: str.isalnum() answers first, in C) and the domain, matched once per distinct
+# domain and remembered. Together exactly ADDRESS.fullmatch, without a regex per healthy row.
 _LOCAL, _AT, _DOMAIN = ADDRESS.pattern.partition("+@")
-_bare_address = re.compile(f"{_LOCAL}+@({_DOMAIN})").fullmatch
+_bare_local = re.compile(f"{_LOCAL}+").fullmatch
+_bare_domain = re.compile(_DOMAIN).fullmatch
 
 NOT_FOUND = Rule(
     id="session.E001",
@@ -200,6 +203,59 @@ LINK_BROKEN = Rule(
     ),
 )
 
+LIST_LIMIT = 1000
+"""How many findings of each id `sessions` lists by default (--max-listed), as `logs --limit`."""
+
+NOT_LISTED = Rule(
+    id="session.I003",
+    level=Level.INFO,
+    title="More findings of one id than are listed",
+    message="{rule_id} ({title}): {count:,} more not listed (--max-listed {limit})",
+    hint="Run again with a larger --max-listed (0 for all), or with --since and --until",
+    explanation=(
+        "To keep memory flat over any number of interviews, `mailcheck sessions` lists the "
+        "first --max-listed findings of each id (1000 by default) and counts the others. This "
+        "note says how many of one id are beyond the list; the summary's counts (and the "
+        "verdict line's) include them, and the exit status is the same as with every one listed."
+    ),
+)
+
+
+class Listing:
+    """The findings `sessions` lists: the first `limit` of each id (0: all); the others are
+    counted by id and by level, so the counts stay exact while memory stays flat."""
+
+    def __init__(self, limit: int = LIST_LIMIT) -> None:
+        self.limit = limit
+        self.listed: Counter[str] = Counter()
+        self.unlisted: Counter[str] = Counter()
+        """By finding id: how many were left out of the list."""
+        self.unlisted_levels: Counter[Level] = Counter()
+
+    def __call__(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        limit, listed = self.limit, self.listed
+        for finding in findings:
+            if limit and listed[finding.id] >= limit:
+                self.unlisted[finding.id] += 1
+                self.unlisted_levels[finding.level] += 1
+                continue
+            listed[finding.id] += 1
+            yield finding
+
+    def notes(self) -> list[Finding]:
+        """One session.I003 per id with findings left out, in the order the ids were first cut."""
+        rules = {rule.id: rule for rule in registered_rules()}
+        return [
+            NOT_LISTED.finding(
+                rule_id,
+                count=count,
+                rule_id=rule_id,
+                title=rules[rule_id].title if rule_id in rules else rule_id,
+                limit=self.limit,
+            )
+            for rule_id, count in self.unlisted.items()
+        ]
+
 
 def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
@@ -219,6 +275,7 @@ class InterviewChecks:
         self.started_field = layout.interview_path("started-at")
         self.checked = 0
         """How many interviews `audit()` has examined."""
+        self._domain_ok: dict[str, bool] = {}
 
     def __call__(
         self, record: InterviewRecord, context: dict[str, str] | None = None
@@ -238,7 +295,8 @@ class InterviewChecks:
         """
         healthy_needs_time = bool(self.started_field)
         short_path = bool(self.candidate_field and self.session_field)
-        bare_address = _bare_address
+        bare_local = _bare_local
+        domain_ok = self._domain_ok
         make = InterviewRecord._make
         domains = self.domains
         judged = domains.judged if domains is not None else {}
@@ -253,20 +311,28 @@ class InterviewChecks:
                 and email == session_email
                 and (started is not None or not healthy_needs_time)
                 and not key.isspace()
-                and (address := bare_address(email))
             ):
-                if domains is None:
-                    continue
-                written = address[1]
-                domain = judged.get(written) or domains.verdict(written)
-                if domain.rule is None:
-                    if domain.failure is None:
-                        domain.interviews += 1
-                    else:
-                        domains.passed(domain)
-                    continue
+                local, _, written = email.partition("@")
+                if (local.isalnum() or bare_local(local)) and (
+                    domain_ok.get(written) or self._domain_matches(written)
+                ):
+                    if domains is None:
+                        continue
+                    domain = judged.get(written) or domains.verdict(written)
+                    if domain.rule is None:
+                        if domain.failure is None:
+                            domain.interviews += 1
+                        else:
+                            domains.passed(domain)
+                        continue
             yield from self.all_checks(make(row), {"interview_id": identify(row[0])})
         self.checked = count
+
+    def _domain_matches(self, written: str) -> bool:
+        """Whether the part after an address's first '@' is a domain as ADDRESS takes one;
+        remembered for the run (a run has few distinct domains)."""
+        found = self._domain_ok[written] = _bare_domain(written) is not None
+        return found
 
     def all_checks(
         self, record: InterviewRecord, context: dict[str, str] | None = None
@@ -428,4 +494,5 @@ CHECKS = (
         function=check_link_template,
     ),
     check("session", "read", "database", rules=(READ_FROM_A_COPY,), expensive=True),
+    check("session", "listing", "database", rules=(NOT_LISTED,), expensive=True),
 )

@@ -403,6 +403,13 @@ def sessions(
     limit: Annotated[
         int | None, options.count_option("--limit", "Check at most N interviews.", minimum=1)
     ] = None,
+    max_listed: Annotated[
+        int,
+        options.count_option(
+            "--max-listed",
+            "List at most this many findings of each id (0: all); the rest are counted.",
+        ),
+    ] = 1000,
     nameserver: options.Nameserver = None,
     timeout: options.Timeout = None,
     no_dns: options.NoDns = False,
@@ -424,7 +431,13 @@ def sessions(
     lookups = domain_lookups(nameserver, timeout, no_dns)
     run(
         lambda: sessions_report(
-            project, since=since, until=until, limit=limit, strict=strict, dns=lookups
+            project,
+            since=since,
+            until=until,
+            limit=limit,
+            strict=strict,
+            dns=lookups,
+            max_listed=max_listed,
         ),
         out,
         pythonpath=project.pythonpath,

@@ -20,9 +20,11 @@ from interview_mailcheck.adapters.pyproject import read_tool_table
 from interview_mailcheck.checks.candidate_address import CandidateDomains
 from interview_mailcheck.checks.database import database_findings
 from interview_mailcheck.checks.session import (
+    LIST_LIMIT,
     NOT_FOUND,
     READ_FROM_A_COPY,
     InterviewChecks,
+    Listing,
     check_link_status,
     check_link_template,
     check_record,
@@ -194,15 +196,19 @@ def sessions_report(
     limit: int | None,
     strict: bool,
     dns: DomainLookups = NO_DNS,
+    max_listed: int = LIST_LIMIT,
 ) -> Report:
     """Every interview (or a window): one streamed query, the same checks, findings tagged.
 
     Each candidate domain is judged when the first interview using it is read, so its
-    findings sit with that interview's others and the rows are never held.
+    findings sit with that interview's others and the rows are never held. Of each finding
+    id the first `max_listed` (0: all) are kept, the others counted (`Listing`), so memory
+    stays flat whatever the mix of findings.
     """
     reader, layout = open_project(options)
     recorder = Recorder()
     recorder.run("link template", lambda: check_link_template(layout.link_template))
+    listing = Listing(max_listed)
     try:
         with reader.read_only(dns.timeout):
             rows = reader.many(
@@ -210,13 +216,15 @@ def sessions_report(
             )
             domains, client = candidate_domains(dns, reader.project)
             checks = InterviewChecks(layout, domains)
-            interviews = by_interview(checks.audit(rows, reader.display_id))
+            interviews = by_interview(listing(checks.audit(rows, reader.display_id)))
     except DatabaseRefused as refused:
         headline = f"interviews in {reader.database} (read-only), settings "
         headline += reader.project.settings_module
         return refused_report("sessions", refused, headline, strict, {"checked": 0})
     checked = checks.checked
     recorder.runs += interviews or [CheckRun(f"interviews ({checked} checked)")]
+    if listing.unlisted:
+        recorder.runs.append(CheckRun("findings not listed", listing.notes()))
     recorder.runs.append(domains_run(domains, client))
     recorder.runs += read_note(reader)
     window = "".join(
@@ -237,6 +245,7 @@ def sessions_report(
         sections=[domains_section(domains)],
         strict=strict,
         counters={"checked": checked},
+        unlisted=dict(listing.unlisted_levels),
     )
 
 

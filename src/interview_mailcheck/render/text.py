@@ -36,11 +36,14 @@ def layout(report: Report, verbose: bool) -> list[Line]:
         if section.always_shown or verbose:
             lines.extend(_section(section.title, section.rows))
             lines.append([])
+    unlisted = report.all_unlisted()
     for level, title, mark, style in _GROUPS:
         group = [finding for finding in report.findings if finding.level == level]
         if not group:
             continue
-        lines.append([(f"{title} ({len(group)})", style)])
+        more = unlisted.get(level, 0)
+        shown = f"{len(group) + more:,}, {len(group):,} listed" if more else f"{len(group)}"
+        lines.append([(f"{title} ({shown})", style)])
         for finding in group:
             lines.extend(_finding(finding, mark, style, verbose))
         lines.append([])
