@@ -12,11 +12,6 @@ from pathlib import Path
 from interview_mailcheck.errors import InputError
 from interview_mailcheck.interviews import ToolTable
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 FILE_NAME = "pyproject.toml"
 
 
@@ -38,6 +33,11 @@ def read_tool_table(start: Path) -> ToolTable:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read {path}: {error}") from None
+    # Imported only when there is a file to parse: doctor looks for one on every run.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
