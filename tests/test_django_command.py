@@ -25,6 +25,7 @@ from support.django_site import (
     manage,
     run_in,
     site_with_app,
+    without_durations,
 )
 
 from interview_mailcheck.loopback import LoopbackSMTP
@@ -43,15 +44,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def database(demo_db: Path) -> dict[str, str]:
     return {"INTERVIEW_SITE_DB": str(demo_db)}
-
-
-def without_durations(value: Any) -> Any:
-    """A JSON document with its timings left out (they differ from run to run)."""
-    if isinstance(value, dict):
-        return {k: without_durations(v) for k, v in value.items() if k not in ("duration_ms", "ms")}
-    if isinstance(value, list):
-        return [without_durations(item) for item in value]
-    return value
 
 
 def same(ours: subprocess.CompletedProcess[str], theirs: subprocess.CompletedProcess[str]) -> None:

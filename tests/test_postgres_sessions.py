@@ -37,6 +37,7 @@ from support.django_site import (
     console,
     manage,
     site_with_app,
+    without_durations,
 )
 from support.postgres import (
     SESSION_TABLE,
@@ -96,14 +97,6 @@ def sqlite_environment(database: Path) -> dict[str, str]:
 def normalised(text: str, database: Path) -> str:
     """The output with the database's description (the only legitimate difference) replaced."""
     return text.replace(f"SQLite {database}", NORMALISED).replace(ON_POSTGRES, NORMALISED)
-
-
-def without_durations(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_durations(v) for k, v in value.items() if k not in ("duration_ms", "ms")}
-    if isinstance(value, list):
-        return [without_durations(item) for item in value]
-    return value
 
 
 # --- The same results as on SQLite --------------------------------------------------------------

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +148,12 @@ def console(
         env=environment,
         label=f"mailcheck {' '.join(args)}",
     )
+
+
+def without_durations(value: Any) -> Any:
+    """A JSON document with its timings left out (they differ from run to run)."""
+    if isinstance(value, dict):
+        return {k: without_durations(v) for k, v in value.items() if k not in ("duration_ms", "ms")}
+    if isinstance(value, list):
+        return [without_durations(item) for item in value]
+    return value
