@@ -46,7 +46,7 @@ from interview_mailcheck.adapters.sqlite_files import (
 )
 from interview_mailcheck.errors import DatabaseRefused, InputError
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, localize
-from interview_mailcheck.values import parse_timeout
+from interview_mailcheck.values import parse_timeout, resolve_timeout
 
 _UNMIGRATED = re.compile(r"no such (table|column)|does not exist|doesn't exist|Unknown column")
 CHUNK_SIZE = 2000
@@ -146,25 +146,13 @@ def read_only_changes(
     return {}
 
 
-DEFAULT_CONNECT_TIMEOUT = 10
-"""Seconds to wait for the database server when neither --timeout nor the app sets one."""
-
-
 def connect_timeout(configured: object, given: float | None) -> int:
     """PostgreSQL's connect_timeout for mailcheck's connection: --timeout when given, else the
-    app's OPTIONS['connect_timeout'] when it is a bound (a number of seconds from 1 to 600;
-    libpq waits forever for 0), else 10 s. Whole seconds, at least 2 (libpq's own minimum)."""
-    seconds: float = DEFAULT_CONNECT_TIMEOUT
-    if given is not None:
-        seconds = given
-    else:
-        try:
-            value = float(str(configured).strip()) if configured is not None else 0.0
-        except ValueError:
-            value = 0.0
-        if 0 < value <= 600:
-            seconds = value
-    return max(2, math.ceil(seconds))
+    app's OPTIONS['connect_timeout'] when it is a usable timeout (values.py: 1 to 600 s; libpq
+    waits forever for 0), else the default timeout. Whole seconds, at least 2 (libpq's own
+    minimum)."""
+    app = parse_timeout(str(configured)) if configured is not None else None
+    return max(2, math.ceil(resolve_timeout(given, app)))
 
 
 def describe_database(vendor: str, settings_dict: Mapping[str, Any]) -> str:
