@@ -28,6 +28,9 @@ MAX_TIMEOUT = 600.0
 """Ten minutes: longer than any server takes to answer, short enough for a CI job."""
 TIMEOUT_RANGE = f"a number of seconds above 0 and at most {MAX_TIMEOUT:g}"
 PORT_RANGE = "a whole number from 1 to 65535"
+LIST_LIMIT = 1000
+"""How many a report lists before it only counts the rest: interviews for `logs --limit`,
+findings of each id for `sessions --max-listed` (0 lists all). Counts stay exact either way."""
 
 
 def timeout_problem(value: float) -> str:

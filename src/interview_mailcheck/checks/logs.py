@@ -24,10 +24,9 @@ from interview_mailcheck.logcorrelate import OPEN_WINDOW, Interview, Loose, corr
 from interview_mailcheck.logscan import Event, MailError, NotSent, Tally
 from interview_mailcheck.providers import PROVIDERS, classify_reply, enhanced_status
 from interview_mailcheck.registry import check
+from interview_mailcheck.values import LIST_LIMIT
 
 ERROR, WARNING, INFO = Level.ERROR, Level.WARNING, Level.INFO
-
-DEFAULT_LIMIT = 1000
 
 SEND_TEST = "`mailcheck send-test` replays the SMTP dialogue step by step"
 
@@ -288,7 +287,7 @@ class LogResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
     overflow: Counter[Rule] = field(default_factory=Counter)
-    limit: int = DEFAULT_LIMIT
+    limit: int = LIST_LIMIT
 
     @property
     def interviews(self) -> int:
@@ -431,7 +430,7 @@ def _link_host(link: str | None) -> str | None:
         return None
     return (match[1] or match[2]).lower()
 
-def check_log(events: Iterable[Event], limit: int = DEFAULT_LIMIT) -> LogResult:
+def check_log(events: Iterable[Event], limit: int = LIST_LIMIT) -> LogResult:
     """Follow the app's events and judge every interview they mention; the first `limit`
     interviews (0: all) are kept for the report, the others counted."""
     result = LogResult(limit=limit)

@@ -20,6 +20,7 @@ from interview_mailcheck.findings import Finding, Level, Rule, registered_rules
 from interview_mailcheck.interviews import DataLayout, InterviewRecord, is_local_host, template_uses
 from interview_mailcheck.mailconfig import ADDRESS, email_address
 from interview_mailcheck.registry import check
+from interview_mailcheck.values import LIST_LIMIT
 
 ERROR, WARNING = Level.ERROR, Level.WARNING
 # A bare address (what the database holds) matches the pattern email_address() applies last,
@@ -202,9 +203,6 @@ LINK_BROKEN = Rule(
         "listens here can still answer, which is why localhost links are warned about too."
     ),
 )
-
-LIST_LIMIT = 1000
-"""How many findings of each id `sessions` lists by default (--max-listed), as `logs --limit`."""
 
 NOT_LISTED = Rule(
     id="session.I003",

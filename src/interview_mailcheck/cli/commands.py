@@ -409,7 +409,7 @@ def sessions(
             "--max-listed",
             "List at most this many findings of each id (0: all); the rest are counted.",
         ),
-    ] = 1000,
+    ] = values.LIST_LIMIT,
     nameserver: options.Nameserver = None,
     timeout: options.Timeout = None,
     no_dns: options.NoDns = False,
@@ -544,7 +544,7 @@ def logs(
         options.count_option(
             "--limit", "List at most this many interviews (0: all); the rest are counted."
         ),
-    ] = 1000,
+    ] = values.LIST_LIMIT,
     *,
     out: Output,
     strict: bool,

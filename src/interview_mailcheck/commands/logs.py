@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from interview_mailcheck.adapters.logfile import describe, read_blocks
-from interview_mailcheck.checks.logs import DEFAULT_LIMIT, check_log, check_reading
+from interview_mailcheck.checks.logs import check_log, check_reading
 from interview_mailcheck.logscan import Tally, read_events
 from interview_mailcheck.report import CheckRun, Report, Section
-from interview_mailcheck.values import When
+from interview_mailcheck.values import LIST_LIMIT, When
 
 
 def logs_report(
-    source: str, *, since: When | None = None, limit: int = DEFAULT_LIMIT, strict: bool = False
+    source: str, *, since: When | None = None, limit: int = LIST_LIMIT, strict: bool = False
 ) -> Report:
     tally = Tally()
     events = read_events(read_blocks(source), tally, since.moment if since else None)

@@ -20,7 +20,6 @@ from interview_mailcheck.adapters.pyproject import read_tool_table
 from interview_mailcheck.checks.candidate_address import CandidateDomains
 from interview_mailcheck.checks.database import database_findings
 from interview_mailcheck.checks.session import (
-    LIST_LIMIT,
     NOT_FOUND,
     READ_FROM_A_COPY,
     InterviewChecks,
@@ -39,7 +38,7 @@ from interview_mailcheck.interviews import (
     settings_module,
 )
 from interview_mailcheck.report import CheckRun, Recorder, Report, Section
-from interview_mailcheck.values import When, resolve_timeout
+from interview_mailcheck.values import LIST_LIMIT, When, resolve_timeout
 
 if TYPE_CHECKING:
     from interview_mailcheck.adapters.dns import DnsClient
