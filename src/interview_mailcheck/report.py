@@ -164,17 +164,21 @@ class Report:
                 counts[level] = counts.get(level, 0) + count
         return counts
 
-    def count(self, level: Level) -> int:
-        """Every finding of `level`, listed or not."""
-        listed = sum(1 for finding in self.iter_findings() if finding.level == level)
-        return listed + self.all_unlisted().get(level, 0)
-
-    def summary(self) -> dict[str, int]:
+    def level_counts(self) -> dict[Level, int]:
+        """How many findings of each level, listed or not (`unlisted`)."""
         counts = {Level.ERROR: 0, Level.WARNING: 0, Level.INFO: 0}
         for finding in self.iter_findings():
             counts[finding.level] += 1
         for level, count in self.all_unlisted().items():
             counts[level] += count
+        return counts
+
+    def count(self, level: Level) -> int:
+        """Every finding of `level`, listed or not."""
+        return self.level_counts()[level]
+
+    def summary(self) -> dict[str, int]:
+        counts = self.level_counts()
         return {
             "errors": counts[Level.ERROR],
             "warnings": counts[Level.WARNING],
