@@ -141,10 +141,7 @@ def session_report(
     dns: DomainLookups = NO_DNS,
 ) -> Report:
     reader, layout = open_project(options)
-    headline = (
-        f"interview {interview_id} in {reader.database} (read-only), settings "
-        f"{reader.project.settings_module}"
-    )
+    headline = f"interview {interview_id} {read_from(reader)}"
     try:
         with reader.read_only(dns.timeout):
             record = reader.one(interview_id)
@@ -217,8 +214,7 @@ def sessions_report(
             checks = InterviewChecks(layout, domains)
             interviews = by_interview(listing(checks.audit(rows, reader.display_id)))
     except DatabaseRefused as refused:
-        headline = f"interviews in {reader.database} (read-only), settings "
-        headline += reader.project.settings_module
+        headline = f"interviews {read_from(reader)}"
         return refused_report("sessions", refused, headline, strict, {"checked": 0})
     checked = checks.checked
     recorder.runs += interviews or [CheckRun(f"interviews ({checked} checked)")]
@@ -237,15 +233,17 @@ def sessions_report(
     return Report(
         "sessions",
         recorder.runs,
-        headline=(
-            f"{checked} {noun}{window} in {reader.database} (read-only), settings "
-            f"{reader.project.settings_module}{dns_headline(client)}"
-        ),
+        headline=f"{checked} {noun}{window} {read_from(reader)}{dns_headline(client)}",
         sections=[domains_section(domains)],
         strict=strict,
         counters={"checked": checked},
         unlisted=dict(listing.unlisted_levels),
     )
+
+
+def read_from(reader: Any) -> str:
+    """Where the headlines say the interviews were read: the database and the settings."""
+    return f"in {reader.database} (read-only), settings {reader.project.settings_module}"
 
 
 def refused_report(
