@@ -21,6 +21,7 @@ the figures are the reader's speed, not the disk's. Exit status 1 when a target 
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import sys
@@ -293,6 +294,7 @@ def main() -> int:
             path: generate(path, mb * 10**6) for path, mb in ((small, small_mb), (big, big_mb))
         }
         generate_candidates(every, every_mb * 10**6)
+        os.sync()  # the kernel's writeback of the new files must not run during the timing
         print(f"generated {big.name}, {small.name}, {every.name} in "
               f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
         agree = all(counts_match(path, wanted) for path, wanted in outcomes.items())

@@ -225,12 +225,20 @@ Event = Created | Sent | Failed | NotSent | MailError
 def read_events(
     blocks: Iterable[bytes | memoryview], tally: Tally, since: datetime | None = None
 ) -> Iterator[Event]:
-    """The app's events in log order; with `since`, only those at or after it.
+    """The app's events in log order; with `since`, only those at or after it."""
+    return events_of(candidate_lines(blocks, tally), tally, since)
+
+
+def events_of(
+    candidates: Iterable[Candidate], tally: Tally, since: datetime | None = None
+) -> Iterator[Event]:
+    """The events of `candidate_lines`' lines (however they were scanned), in log order; with
+    `since`, only those at or after it.
 
     A line without a timestamp (a traceback line) goes with the app line before it.
     """
     keep = True
-    for number, raw, mail_traceback in candidate_lines(blocks, tally):
+    for number, raw, mail_traceback in candidates:
         event, prefix = parse_line(number, raw)
         if event is None:
             continue

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from interview_mailcheck.adapters.logfile import describe, read_blocks
+from interview_mailcheck.adapters.logfile import describe
+from interview_mailcheck.adapters.logworker import scan
 from interview_mailcheck.checks.logs import check_log, check_reading
-from interview_mailcheck.logscan import Tally, read_events
+from interview_mailcheck.logscan import Tally, events_of
 from interview_mailcheck.report import CheckRun, Report, Section
 from interview_mailcheck.values import LIST_LIMIT, When
 
@@ -13,7 +14,7 @@ def logs_report(
     source: str, *, since: When | None = None, limit: int = LIST_LIMIT, strict: bool = False
 ) -> Report:
     tally = Tally()
-    events = read_events(read_blocks(source), tally, since.moment if since else None)
+    events = events_of(scan(source, tally), tally, since.moment if since else None)
     result = check_log(events, limit)
     since_text = since.text if since else None
     reading = check_reading(tally, result, since_text)
