@@ -553,7 +553,8 @@ def logs(
 
     Finds the app's lines (session created, email sent, sending failed, [EMAIL NOT SENT]) and
     smtplib's exceptions whatever precedes them, explains each failure with the provider's
-    reply table, and streams any size of log in constant memory.
+    reply table, and streams any size of log in constant memory (a file of 64 MiB or more is
+    scanned by a second process while this one reads its lines, on two CPUs or more).
 
     Example: mailcheck logs /var/log/interviews/app.log.gz --since 2024-11-26
     """
