@@ -7,12 +7,15 @@ it sends is compared with `candidate_lines` run in the same interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -189,15 +192,51 @@ def one_cpu() -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
-def test_the_report_on_a_large_log_is_the_one_made_in_one_process(tmp_path: Path) -> None:
-    """`mailcheck logs` as a user runs it, on a log past WORKER_MIN_BYTES: with two CPUs (the
-    child scans) and pinned to one (no child), the same JSON, text and exit status."""
-    path = tmp_path / "app.log"
+@pytest.fixture(scope="module")
+def large_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every plain fixture log over and over, past WORKER_MIN_BYTES."""
+    path = tmp_path_factory.mktemp("large") / "app.log"
     part = b"".join(log.read_bytes() for log in LOGS if log.suffix == ".log")
     with path.open("wb") as out:
         while out.tell() < (64 << 20) + 1:
             out.write(part)
+    return path
+
+
+def default_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # as in a terminal (pytest's may differ)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_ctrl_c_is_one_line_and_exit_130_and_leaves_no_child(large_log: Path) -> None:
+    """Ctrl-C reaches the terminal's whole process group: the child ignores it, the parent
+    says so in one line, exits 130, and kills and reaps the child."""
+    process = subprocess.Popen(
+        [*MAILCHECK, "logs", str(large_log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=default_interrupt,  # one call, before exec
+    )
+    children = f"/proc/{process.pid}/task/{process.pid}/children"
+    deadline = time.monotonic() + 30
+    found: list[str] = []
+    while not found and time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            found = Path(children).read_text().split()
+        time.sleep(0.01)
+    assert found, "no child was started"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stderr) == (130, b"mailcheck: interrupted\n")
+    assert not any(Path(f"/proc/{child}").exists() for child in found)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_the_report_on_a_large_log_is_the_one_made_in_one_process(large_log: Path) -> None:
+    """`mailcheck logs` as a user runs it, on a log past WORKER_MIN_BYTES: with two CPUs (the
+    child scans) and pinned to one (no child), the same JSON, text and exit status."""
+    path = large_log
     outputs = []
     for preexec in (None, one_cpu):
         runs = [

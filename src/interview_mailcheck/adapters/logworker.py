@@ -129,7 +129,7 @@ def _child(source: str, block_size: int, write_end: int) -> None:
     """Scan `source`, write the frames, exit: no cleanup of the parent's runs here (os._exit)."""
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it, not us
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent reports it and kills us
         tally = Tally()
         batch = bytearray()
         pack = _ENTRY.pack
