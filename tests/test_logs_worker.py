@@ -122,17 +122,27 @@ def test_an_error_midway_arrives_in_its_place_as_the_same_input_error(tmp_path: 
     assert result.stdout.strip() == "ok"
 
 
-def test_stopping_early_kills_and_reaps_the_child(tmp_path: Path) -> None:
-    path = tmp_path / "app.log"
-    path.write_bytes((FIXTURES / "logs" / "interleaved.log").read_bytes() * 2000)
-    code = """
-        import os, sys
-        from interview_mailcheck.adapters.logworker import scan_in_child
-        from interview_mailcheck.logscan import Tally
+STARTED = textwrap.dedent("""
+    import os, signal, sys
+    from interview_mailcheck.adapters.logworker import scan_in_child
+    from interview_mailcheck.logscan import Tally
 
-        candidates = scan_in_child(sys.argv[1], Tally(), 4096)
-        next(candidates)
-        children = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split()
+    candidates = scan_in_child(sys.argv[1], Tally(), 4096)
+    next(candidates)
+    children = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split()
+""")
+"""The child started and its first candidate read; `candidates` and `children` for the rest."""
+
+
+def repeated_log(folder: Path, times: int) -> Path:
+    path = folder / "app.log"
+    path.write_bytes((FIXTURES / "logs" / "interleaved.log").read_bytes() * times)
+    return path
+
+
+def test_stopping_early_kills_and_reaps_the_child(tmp_path: Path) -> None:
+    path = repeated_log(tmp_path, 2000)
+    code = STARTED + textwrap.dedent("""
         assert len(children) == 1, children
         candidates.close()
         try:
@@ -141,30 +151,22 @@ def test_stopping_early_kills_and_reaps_the_child(tmp_path: Path) -> None:
             print("reaped")
         else:
             print("still there")
-    """
+    """)
     result = python(code, str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "reaped"
 
 
 def test_a_child_that_dies_is_an_error_not_a_short_report(tmp_path: Path) -> None:
-    path = tmp_path / "app.log"
-    path.write_bytes((FIXTURES / "logs" / "interleaved.log").read_bytes() * 4000)
-    code = """
-        import os, signal, sys
-        from interview_mailcheck.adapters.logworker import scan_in_child
-        from interview_mailcheck.logscan import Tally
-
-        candidates = scan_in_child(sys.argv[1], Tally(), 4096)
-        next(candidates)
-        child = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split()[0]
-        os.kill(int(child), signal.SIGKILL)
+    path = repeated_log(tmp_path, 4000)
+    code = STARTED + textwrap.dedent("""
+        os.kill(int(children[0]), signal.SIGKILL)
         try:
             for _ in candidates:
                 pass
         except RuntimeError as error:
             print(error)
-    """
+    """)
     result = python(code, str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "log scan worker ended without finishing"
