@@ -27,6 +27,7 @@ import stat
 import struct
 import threading
 from collections.abc import Iterator
+from typing import IO
 
 from interview_mailcheck.adapters.logfile import BLOCK_SIZE, STDIN, read_blocks
 from interview_mailcheck.errors import InputError
@@ -113,8 +114,8 @@ def _entries(payload: bytes) -> Iterator[Candidate]:
         position += length
 
 
-def _read_frame(pipe: object) -> tuple[bytes, bytes]:
-    read = pipe.read  # type: ignore[attr-defined]
+def _read_frame(pipe: IO[bytes]) -> tuple[bytes, bytes]:
+    read = pipe.read
     header = read(_FRAME.size)
     if len(header) < _FRAME.size:
         raise RuntimeError("log scan worker ended without finishing")
