@@ -8,14 +8,13 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def demo_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("mailcheck-demo-*")}
+def demo_folders(temporary: Path) -> set[str]:
+    return {p.name for p in temporary.glob("mailcheck-demo-*")}
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -31,11 +30,15 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_demo_shows_success_and_the_535_diagnosis_and_cleans_up() -> None:
-    before = demo_folders()
+def test_demo_shows_success_and_the_535_diagnosis_and_cleans_up(tmp_path: Path) -> None:
+    # A temporary folder of the demo's own, so that what it leaves behind is told apart from
+    # what another run on the machine (a second test suite of .ci/run's matrix) has there.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "MAILCHECK_"))
     }
+    environment["TMPDIR"] = str(temporary)
     completed = subprocess.run(
         [sys.executable, "-m", "interview_mailcheck", "demo"],
         cwd=ROOT,
@@ -68,8 +71,8 @@ def test_demo_shows_success_and_the_535_diagnosis_and_cleans_up() -> None:
     for port in ports.groups():  # nothing listens there (TIME_WAIT may keep bind() from it)
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", int(port))) != 0
-    assert demo_folders() == before
-    assert processes_mentioning("mailcheck-demo-") == []
+    assert demo_folders(temporary) == set()
+    assert processes_mentioning(f"{temporary}/mailcheck-demo-") == []
     # the secrets of the demo never appear
     assert "Summer-2024!" not in out and "wxyz abcd" not in out
     assert "candidate-mailbox-password" not in out and "company-app-password" not in out
