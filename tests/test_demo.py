@@ -31,14 +31,12 @@ def processes_mentioning(text: str) -> list[str]:
 
 
 def test_demo_shows_success_and_the_535_diagnosis_and_cleans_up(tmp_path: Path) -> None:
-    # A temporary folder of the demo's own, so that what it leaves behind is told apart from
-    # what another run on the machine (a second test suite of .ci/run's matrix) has there.
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
+    # The test's own folder as the demo's temporary folder, so that what it leaves behind is
+    # told apart from what another run on the machine (a second suite of .ci/run's matrix) has.
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "MAILCHECK_"))
     }
-    environment["TMPDIR"] = str(temporary)
+    environment["TMPDIR"] = str(tmp_path)
     completed = subprocess.run(
         [sys.executable, "-m", "interview_mailcheck", "demo"],
         cwd=ROOT,
@@ -71,8 +69,8 @@ def test_demo_shows_success_and_the_535_diagnosis_and_cleans_up(tmp_path: Path) 
     for port in ports.groups():  # nothing listens there (TIME_WAIT may keep bind() from it)
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", int(port))) != 0
-    assert demo_folders(temporary) == set()
-    assert processes_mentioning(f"{temporary}/mailcheck-demo-") == []
+    assert demo_folders(tmp_path) == set()
+    assert processes_mentioning(f"{tmp_path}/mailcheck-demo-") == []
     # the secrets of the demo never appear
     assert "Summer-2024!" not in out and "wxyz abcd" not in out
     assert "candidate-mailbox-password" not in out and "company-app-password" not in out
